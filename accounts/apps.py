@@ -1,0 +1,7 @@
+"""Users, roles, two-factor authentication, API keys, risk limits, user settings and the activity log."""
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts"

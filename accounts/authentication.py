@@ -1,0 +1,50 @@
+"""DRF authentication by API key: body field `apikey` (OpenAlgo style), `X-API-KEY`, or
+`Authorization: Api-Key <key>`."""
+from __future__ import annotations
+
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from accounts.models import User
+from accounts.services import apikeys
+
+INVALID_KEY_MESSAGE = "Invalid openalgo apikey"
+
+
+def raw_key_from(request: Request) -> str | None:
+    header = request.META.get("HTTP_X_API_KEY")
+    if header:
+        return header.strip()
+    auth = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "api-key" and value:
+        return value.strip()
+    if request.method in ("POST", "PUT", "PATCH"):
+        try:
+            data = request.data
+        except exceptions.ParseError:
+            return None
+        if isinstance(data, dict):
+            value = data.get("apikey")
+            if isinstance(value, str) and value:
+                return value.strip()
+    return None
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """request.user is the key's owner; request.auth is the VerifiedKey (key id, order mode)."""
+
+    def authenticate(self, request: Request):
+        raw = raw_key_from(request)
+        if raw is None:
+            return None
+        verified = apikeys.verify(raw)
+        if verified is None:
+            raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
+        user = User.objects.filter(pk=verified.user_id, is_active=True).first()
+        if user is None:
+            raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
+        return user, verified
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Api-Key"

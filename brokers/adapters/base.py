@@ -1,0 +1,272 @@
+"""The broker adapter interface: typed requests and results with Decimal prices, one exception tree.
+
+Every broker (the paper-trading sandbox, an OpenAlgo-compatible server, ...) implements BrokerAdapter.
+`trading` talks to brokers only through this interface. Values use OpenAlgo's vocabulary
+(exchange codes, BUY/SELL, MARKET/LIMIT/SL/SL-M, MIS/CNC/NRML) so mapping stays trivial.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+ZERO = Decimal("0")
+
+
+# --- Errors ---------------------------------------------------------------------------------
+class BrokerError(Exception):
+    """Base of every adapter error. `permanent` False means retrying (or failing over) may help."""
+
+    permanent: bool = True
+
+    def __init__(self, message: str, *, permanent: bool | None = None, data: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if permanent is not None:
+            self.permanent = permanent
+        self.data = data or {}
+
+
+class BrokerUnavailable(BrokerError):
+    """The broker could not be reached or answered with a fault: transient by default."""
+
+    permanent = False
+
+
+class OrderRejected(BrokerError):
+    """The broker understood the order and refused it (funds, lot size, ...): permanent."""
+
+    permanent = True
+
+
+class OrderNotFound(BrokerError):
+    permanent = True
+
+
+class NotSupported(BrokerError):
+    """This broker does not offer the operation."""
+
+    permanent = True
+
+
+# --- Requests and results -------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrderRequest:
+    exchange: str
+    symbol: str
+    action: str  # BUY / SELL
+    quantity: Decimal
+    price_type: str = "MARKET"  # MARKET / LIMIT / SL / SL-M
+    product: str = "MIS"  # MIS / CNC / NRML
+    price: Decimal = ZERO
+    trigger_price: Decimal = ZERO
+    disclosed_quantity: Decimal = ZERO
+    strategy: str = ""
+    client_order_id: str = ""
+
+
+@dataclass(frozen=True)
+class ModifyRequest:
+    order_id: str
+    exchange: str
+    symbol: str
+    action: str
+    quantity: Decimal
+    price_type: str
+    product: str
+    price: Decimal = ZERO
+    trigger_price: Decimal = ZERO
+    disclosed_quantity: Decimal = ZERO
+    strategy: str = ""
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """What the broker said when it accepted an order: its id and, if known already, its state."""
+
+    broker_order_id: str
+    status: str = "OPEN"  # trading.OrderStatus values: OPEN, TRIGGER_PENDING, COMPLETE, REJECTED, ...
+    filled_quantity: Decimal = ZERO
+    average_price: Decimal = ZERO
+    message: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OrderInfo:
+    broker_order_id: str
+    exchange: str
+    symbol: str
+    action: str
+    quantity: Decimal
+    price_type: str
+    product: str
+    status: str  # OPEN, TRIGGER_PENDING, PARTIALLY_FILLED, COMPLETE, CANCELLED, REJECTED
+    price: Decimal = ZERO
+    trigger_price: Decimal = ZERO
+    filled_quantity: Decimal = ZERO
+    average_price: Decimal = ZERO
+    rejection_reason: str = ""
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TradeInfo:
+    broker_order_id: str
+    exchange: str
+    symbol: str
+    action: str
+    product: str
+    quantity: Decimal
+    price: Decimal
+    trade_id: str = ""
+    timestamp: datetime | None = None
+
+    @property
+    def value(self) -> Decimal:
+        return self.quantity * self.price
+
+
+@dataclass(frozen=True)
+class PositionInfo:
+    exchange: str
+    symbol: str
+    product: str
+    quantity: Decimal  # net: positive long, negative short
+    average_price: Decimal = ZERO
+    ltp: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    unrealized_pnl: Decimal = ZERO
+
+    @property
+    def pnl(self) -> Decimal:
+        return self.realized_pnl + self.unrealized_pnl
+
+
+@dataclass(frozen=True)
+class HoldingInfo:
+    exchange: str
+    symbol: str
+    quantity: Decimal
+    average_price: Decimal = ZERO
+    ltp: Decimal = ZERO
+    product: str = "CNC"
+
+    @property
+    def pnl(self) -> Decimal:
+        return (self.ltp - self.average_price) * self.quantity
+
+
+@dataclass(frozen=True)
+class Funds:
+    available_cash: Decimal
+    collateral: Decimal = ZERO
+    m2m_realized: Decimal = ZERO
+    m2m_unrealized: Decimal = ZERO
+    utilised_debits: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Quote:
+    ltp: Decimal
+    open: Decimal = ZERO
+    high: Decimal = ZERO
+    low: Decimal = ZERO
+    prev_close: Decimal = ZERO
+    bid: Decimal = ZERO
+    ask: Decimal = ZERO
+    volume: int = 0
+    oi: int = 0
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DepthLevel:
+    price: Decimal
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Depth:
+    quote: Quote
+    bids: list[DepthLevel] = field(default_factory=list)
+    asks: list[DepthLevel] = field(default_factory=list)
+    ltq: int = 0
+    total_buy_qty: int = 0
+    total_sell_qty: int = 0
+
+
+@dataclass(frozen=True)
+class Candle:
+    timestamp: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int = 0
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """Who the adapter acts for: the user, and the trading account (with decrypted credentials) if any."""
+
+    user_id: int
+    account_id: int | None = None
+    credentials: dict[str, Any] = field(default_factory=dict)
+
+
+# --- The interface --------------------------------------------------------------------------
+class BrokerAdapter(abc.ABC):
+    """One broker. Instances are cheap; construct one per request with get_adapter()."""
+
+    name: ClassVar[str] = ""
+    #: Credential fields an operator must supply for a TradingAccount of this broker.
+    credential_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, context: AdapterContext) -> None:
+        self.context = context
+
+    @abc.abstractmethod
+    def place_order(self, order: OrderRequest) -> OrderResult: ...
+
+    @abc.abstractmethod
+    def modify_order(self, change: ModifyRequest) -> OrderResult: ...
+
+    @abc.abstractmethod
+    def cancel_order(self, broker_order_id: str) -> OrderResult: ...
+
+    @abc.abstractmethod
+    def order_book(self) -> list[OrderInfo]: ...
+
+    @abc.abstractmethod
+    def trade_book(self) -> list[TradeInfo]: ...
+
+    @abc.abstractmethod
+    def positions(self) -> list[PositionInfo]: ...
+
+    @abc.abstractmethod
+    def holdings(self) -> list[HoldingInfo]: ...
+
+    @abc.abstractmethod
+    def funds(self) -> Funds: ...
+
+    @abc.abstractmethod
+    def quotes(self, exchange: str, symbol: str) -> Quote: ...
+
+    def depth(self, exchange: str, symbol: str) -> Depth:
+        return Depth(quote=self.quotes(exchange, symbol))
+
+    def history(self, exchange: str, symbol: str, interval: str, start: str, end: str) -> list[Candle]:
+        raise NotSupported(f"{self.name} does not provide historical data.")
+
+    def order_status(self, broker_order_id: str) -> OrderInfo:
+        for info in self.order_book():
+            if info.broker_order_id == broker_order_id:
+                return info
+        raise OrderNotFound(f"Order {broker_order_id} not found.")
+
+    @abc.abstractmethod
+    def ping(self) -> str:
+        """Return the broker's name if it answers; raise BrokerUnavailable otherwise."""

@@ -1,0 +1,7 @@
+"""The paper-trading broker: funds, its own books, fills, margin, square-off and settlement."""
+from django.apps import AppConfig
+
+
+class SandboxConfig(AppConfig):
+    name = "sandbox"
+    verbose_name = "Sandbox"
