@@ -1,0 +1,1 @@
+"""The market calendar: trading-hours templates, sessions and exchange holidays."""
