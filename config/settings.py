@@ -244,3 +244,13 @@ BROKER_ADAPTERS = {
 }
 # Refuse orders outside exchange hours (the market calendar). Off for demos and tests.
 ENFORCE_MARKET_HOURS = env.bool("ENFORCE_MARKET_HOURS", default=True)
+
+# Rate limits (OpenAlgo's defaults), per API key, or per IP where there is no key; compound allowed.
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+RATE_LIMITS = {
+    "order": env.str("ORDER_RATE_LIMIT", default="10/second"),
+    "smart_order": env.str("SMART_ORDER_RATE_LIMIT", default="10/second"),
+    "api": env.str("API_RATE_LIMIT", default="50/second"),
+    "webhook": env.str("WEBHOOK_RATE_LIMIT", default="100/minute"),
+    "login": env.str("LOGIN_RATE_LIMIT", default="5/minute;25/hour"),
+}

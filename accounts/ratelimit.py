@@ -1,0 +1,86 @@
+"""Rate limits in the shared cache, so they hold across every web process.
+
+Rates are OpenAlgo-style strings, compound allowed: "10/second;40/minute". Each part is a fixed
+window counter keyed by (scope, identity, window number); identity is the API key id when the
+request carries a verified key, else the client IP. Configured by settings.RATE_LIMITS.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
+            "d": 86400, "day": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    seconds: int
+
+
+def parse_rates(text: str) -> list[Rate]:
+    """"10/second;40/minute" -> [Rate(10, 1), Rate(40, 60)]. Raises ImproperlyConfigured naming the part."""
+    rates = []
+    for part in filter(None, (p.strip() for p in text.replace(",", ";").split(";"))):
+        count, _, period = part.partition("/")
+        period = period.strip().lower()
+        if period.endswith("s") and period[:-1] in _PERIODS:
+            period = period[:-1]
+        if not count.strip().isdigit() or period not in _PERIODS:
+            raise ImproperlyConfigured(f"Bad rate limit {part!r}: use forms like '10/second' or '40/minute'.")
+        rates.append(Rate(int(count), _PERIODS[period]))
+    return rates
+
+
+def hit(scope: str, identity: str, rates: list[Rate], now: float | None = None) -> int | None:
+    """Count one request. Return None if allowed, else the seconds until the tightest window resets."""
+    now = time.time() if now is None else now
+    wait = None
+    for rate in rates:
+        window = int(now // rate.seconds)
+        key = f"rl:{scope}:{identity}:{rate.seconds}:{window}"
+        # add() then incr(): atomic on Redis; the file cache is per-machine and good enough there.
+        if cache.add(key, 1, rate.seconds + 1):
+            count = 1
+        else:
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add() and incr()
+                cache.set(key, 1, rate.seconds + 1)
+                count = 1
+        if count > rate.limit:
+            retry = max(1, int((window + 1) * rate.seconds - now + 0.999))
+            wait = retry if wait is None else max(wait, retry)
+    return wait
+
+
+def identity_of(request: Request) -> str:
+    key_id = getattr(request.auth, "key_id", None)
+    if key_id is not None:
+        return f"key{key_id}"
+    return "ip" + (request.META.get("REMOTE_ADDR") or "unknown")
+
+
+class ScopedRateThrottle(BaseThrottle):
+    """A DRF throttle: set `throttle_scope` on the view to a key of settings.RATE_LIMITS."""
+
+    def allow_request(self, request: Request, view) -> bool:
+        scope = getattr(view, "throttle_scope", None)
+        if not scope or not settings.RATE_LIMITS_ENABLED:
+            return True
+        try:
+            text = settings.RATE_LIMITS[scope]
+        except KeyError:
+            raise ImproperlyConfigured(f"RATE_LIMITS has no entry for scope {scope!r}.") from None
+        self._wait = hit(scope, identity_of(request), parse_rates(text))
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return getattr(self, "_wait", None)

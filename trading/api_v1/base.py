@@ -1,0 +1,133 @@
+"""The base of every /api/v1/ view: API-key auth, OpenAlgo's error shape, rate limits, analyze mode.
+
+Errors are always `{"status": "error", "message": "..."}`: 400 for bad input (the message names the
+field), 403 for a bad key or an operation a semi-auto key may not do, 404 for an unknown order or
+path, 429 with `retry_after`, and 500 only for a real fault.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from rest_framework import exceptions, permissions, serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import INVALID_KEY_MESSAGE, ApiKeyAuthentication
+from accounts.ratelimit import ScopedRateThrottle
+
+log = logging.getLogger(__name__)
+
+SEMI_AUTO_FORBIDDEN = "This operation is not allowed for a semi-auto API key; use the Action Center."
+
+
+class ApiError(Exception):
+    """Raise from a view to answer with OpenAlgo's error shape and the given HTTP status."""
+
+    def __init__(self, message: str, status: int = 400, **extra: Any) -> None:
+        super().__init__(message)
+        self.message, self.status, self.extra = message, status, extra
+
+
+def error(message: str, status: int, **extra: Any) -> Response:
+    return Response({"status": "error", "message": message, **extra}, status=status)
+
+
+def first_error(detail: Any, path: str = "") -> str:
+    """Flatten DRF's error tree to one sentence naming the field: "orders[1].quantity: ..."."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            return first_error(value, name)
+    if isinstance(detail, list) and detail:
+        if all(isinstance(d, str | exceptions.ErrorDetail) for d in detail):
+            return f"{path}: {detail[0]}" if path else str(detail[0])
+        for index, item in enumerate(detail):
+            if item:
+                return first_error(item, f"{path}[{index}]")
+    return f"{path}: {detail}" if path else str(detail)
+
+
+class SemiAutoPermission(permissions.BasePermission):
+    """Views with `semi_auto_allowed = False` refuse semi-auto keys (OpenAlgo answers 403)."""
+
+    message = SEMI_AUTO_FORBIDDEN
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if getattr(view, "semi_auto_allowed", True):
+            return True
+        return not getattr(request.auth, "semi_auto", False)
+
+
+class OpenAlgoView(APIView):
+    """POST-only JSON view. Subclasses set `serializer_class` and implement `handle(request, data)`."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [permissions.IsAuthenticated, SemiAutoPermission]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "api"
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+    semi_auto_allowed = True
+    serializer_class: type[serializers.Serializer] | None = None
+
+    def post(self, request: Request) -> Response:
+        data: dict[str, Any] = {}
+        if self.serializer_class is not None:
+            body = request.data if isinstance(request.data, dict) else None
+            if body is None:
+                raise ApiError("The request body must be a JSON object.")
+            serializer = self.serializer_class(data=body, context={"request": request, "view": self})
+            if not serializer.is_valid():
+                raise ApiError(first_error(serializer.errors))
+            data = serializer.validated_data
+        return self.handle(request, data)
+
+    def handle(self, request: Request, data: dict[str, Any]) -> Response:
+        raise NotImplementedError
+
+    # --- responses ---------------------------------------------------------------------------
+    def analyze_mode(self, request: Request) -> bool:
+        from accounts.services.usersettings import is_analyze_mode
+
+        return is_analyze_mode(request.user.pk)
+
+    def success(self, request: Request, status: int = 200, **body: Any) -> Response:
+        payload = {"status": "success", **body}
+        if "mode" not in payload and self.analyze_mode(request):
+            payload["mode"] = "analyze"
+        return Response(payload, status=status)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ApiError):
+            return error(exc.message, exc.status, **exc.extra)
+        if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
+            return error(INVALID_KEY_MESSAGE, 403)
+        if isinstance(exc, exceptions.PermissionDenied):
+            return error(str(exc.detail), 403)
+        if isinstance(exc, exceptions.Throttled):
+            wait = int(exc.wait or 1)
+            return error(f"Rate limit exceeded. Try again in {wait} second(s).", 429, retry_after=wait)
+        if isinstance(exc, exceptions.ParseError):
+            return error("The request body is not valid JSON.", 400)
+        if isinstance(exc, exceptions.UnsupportedMediaType):
+            return error("Send the request body as JSON (Content-Type: application/json).", 400)
+        if isinstance(exc, exceptions.MethodNotAllowed):
+            return error(f"Method {exc.detail} not allowed; use POST.", 405)
+        if isinstance(exc, exceptions.NotFound):
+            return error(str(exc.detail), 404)
+        if isinstance(exc, exceptions.ValidationError):
+            return error(first_error(exc.detail), 400)
+        if isinstance(exc, exceptions.APIException):
+            return error(str(exc.detail), exc.status_code)
+        log.exception("Unhandled error in %s", type(self).__name__)
+        return error("Internal error; the fault has been logged.", 500)
+
+
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Unknown /api/v1/ paths answer in OpenAlgo's shape, not Django's HTML 404."""
+    return JsonResponse({"status": "error", "message": f"Unknown API path /api/v1/{rest}"}, status=404)

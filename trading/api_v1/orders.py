@@ -1,0 +1,2 @@
+"""/api/v1/ orders endpoints."""
+urlpatterns: list = []
