@@ -50,8 +50,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+def _clear_cache() -> None:
+    # On Redis, delete only our prefixed keys: FLUSHDB would also drop Celery's queues and bindings.
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    cache.clear()
+    _clear_cache()
     yield
-    cache.clear()
+    _clear_cache()
