@@ -22,20 +22,21 @@ def worker(tmp_path):
     env = {**os.environ, "CELERY_RESULT_BACKEND": _result_url(), "DJANGO_SETTINGS_MODULE": "config.settings",
            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
     queue = f"e2e-{os.getpid()}-{time.monotonic_ns()}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-         "-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT,
-    )
-    try:
-        yield queue
-    finally:
-        proc.terminate()
+    with open(tmp_path / "worker.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+             "-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        print((tmp_path / "worker.log").read_text()[-3000:])
+            yield queue
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    print((tmp_path / "worker.log").read_text()[-3000:])
 
 
 def _result_url() -> str:
