@@ -43,6 +43,14 @@ def decrypt_str(token: str) -> str:
         ) from exc
 
 
+def _decrypt_if_token(value: str) -> str | None:
+    """The plaintext when `value` is a token under one of our keys, else None."""
+    try:
+        return fernet().decrypt(value.encode()).decode()
+    except (InvalidToken, ValueError):
+        return None
+
+
 class EncryptedTextField(models.TextField):
     """A text value stored as a Fernet token. Never shown by the admin or the API (mask it)."""
 
@@ -52,7 +60,13 @@ class EncryptedTextField(models.TextField):
         return None if value is None else decrypt_str(value)
 
     def to_python(self, value: Any) -> str | None:
-        return value
+        # A serialized fixture (dumpdata) carries the token, never the plaintext: decrypt it on loaddata.
+        plain = _decrypt_if_token(value) if isinstance(value, str) else None
+        return value if plain is None else plain
+
+    def value_to_string(self, obj: models.Model) -> str | None:
+        """What dumpdata writes: a fresh token, so a database dump holds no plaintext secret."""
+        return self.get_prep_value(self.value_from_object(obj))
 
     def get_prep_value(self, value: Any) -> str | None:
         if value is None:
@@ -79,8 +93,9 @@ class EncryptedJSONField(EncryptedTextField):
             return None
         return encrypt_str(json.dumps(value, sort_keys=True, default=str))
 
-    def value_to_string(self, obj: models.Model) -> str:
-        return json.dumps(self.value_from_object(obj), default=str)
+    def to_python(self, value: Any) -> Any:
+        plain = _decrypt_if_token(value) if isinstance(value, str) else None
+        return value if plain is None else json.loads(plain)
 
 
 def encrypted_fields(model: type[models.Model]) -> list[str]:
