@@ -243,6 +243,11 @@ BROKER_ADAPTERS = {
     "openalgo": "brokers.adapters.openalgo.OpenAlgoAdapter",
     "sandbox": "sandbox.adapter.SandboxAdapter",
 }
+# OpenAlgo-compatible upstream servers: seconds to open a connection / to wait for an answer, and
+# the pooled keep-alive connections per host and process. A timeout counts as "broker unavailable".
+OPENALGO_CONNECT_TIMEOUT = env.float("OPENALGO_CONNECT_TIMEOUT", default=3.0)
+OPENALGO_READ_TIMEOUT = env.float("OPENALGO_READ_TIMEOUT", default=10.0)
+OPENALGO_MAX_CONNECTIONS = env.int("OPENALGO_MAX_CONNECTIONS", default=10)
 # Refuse orders outside exchange hours (the market calendar). Off for demos and tests.
 ENFORCE_MARKET_HOURS = env.bool("ENFORCE_MARKET_HOURS", default=True)
 
