@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -89,15 +90,21 @@ def _d(value: str) -> Decimal:
     return Decimal(value)
 
 
+_NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]  # per-field errors; the check constraints back them up
+
+
 class RiskSettings(models.Model):
     """One per user: limits the order pipeline enforces before any broker is called."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="risk_settings")
     max_order_value = models.DecimalField(max_digits=16, decimal_places=2, default=_d("1000000.00"),
+                                          validators=_NOT_NEGATIVE,
                                           help_text="Largest value of one order (quantity × price), INR.")
     max_position_value = models.DecimalField(max_digits=16, decimal_places=2, default=_d("5000000.00"),
+                                             validators=_NOT_NEGATIVE,
                                              help_text="Largest value of one open position, INR.")
     daily_loss_limit = models.DecimalField(max_digits=16, decimal_places=2, default=_d("100000.00"),
+                                           validators=_NOT_NEGATIVE,
                                            help_text="New orders are refused once today's loss reaches this, INR.")
     max_open_orders = models.PositiveIntegerField(default=50)
     max_orders_per_day = models.PositiveIntegerField(default=1000)

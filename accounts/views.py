@@ -71,6 +71,11 @@ def account_page(view):
     return login_required(wrapper)
 
 
+def _posted(request: HttpRequest):
+    """The form data of a POST (even an empty one: an unticked checkbox sends nothing), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def _field_error(form, message: str) -> None:
     """Service errors read 'field: message'; put them on that field when the form has it."""
     field, sep, text = message.partition(": ")
@@ -128,7 +133,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     if not otp.has_device(user):
         return redirect(url_with_next("accounts:otp_setup", next_url))
-    form = SecondFactorForm(request.POST or None)
+    form = SecondFactorForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             device = otp.verify(user, form.cleaned_data["code"], request)
@@ -153,7 +158,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
 def otp_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
     device = otp.pending_totp_device(user)
-    form = EnrollForm(request.POST or None)
+    form = EnrollForm(_posted(request))
     locked = otp.is_locked(user)
     if request.method == "POST" and form.is_valid() and not locked:
         try:
@@ -214,7 +219,7 @@ def _keys_page(request: HttpRequest, form: ApiKeyCreateForm, new_key: str | None
 
 @account_page
 def apikey_list(request: HttpRequest) -> HttpResponse:
-    form = ApiKeyCreateForm(request.POST or None)
+    form = ApiKeyCreateForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         expires_at = timezone.now() + timedelta(days=data["expires_days"]) if data["expires_days"] else None
@@ -232,7 +237,7 @@ def apikey_list(request: HttpRequest) -> HttpResponse:
 @account_page
 def apikey_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=pk, user=request.user)
-    form = PasswordConfirmForm(request.POST or None)
+    form = PasswordConfirmForm(_posted(request))
     raw = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -257,7 +262,7 @@ def apikey_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @account_page
 def risk_settings(request: HttpRequest) -> HttpResponse:
     current = risk.get_risk_settings(request.user)
-    form = RiskSettingsForm(request.POST or None, instance=current)
+    form = RiskSettingsForm(_posted(request), instance=current)
     if request.method == "POST" and form.is_valid():
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         if changed:
@@ -270,7 +275,7 @@ def risk_settings(request: HttpRequest) -> HttpResponse:
 @account_page
 def analyze_mode(request: HttpRequest) -> HttpResponse:
     on = usersettings.is_analyze_mode(request.user.pk)
-    form = AnalyzeModeForm(request.POST or None, initial={"analyze_mode": on})
+    form = AnalyzeModeForm(_posted(request), initial={"analyze_mode": on})
     if request.method == "POST" and form.is_valid():
         wanted = form.cleaned_data["analyze_mode"]
         if wanted != on:
