@@ -44,3 +44,7 @@ class BrokerFailure(TradingError):
     broker's message; a refusal of the order itself (funds, lot size) is a 400 like any rejection."""
 
     status_code = 500
+
+
+class BrokerRejected(TradingError):
+    """The broker understood the request and refused it (funds, lot size, order already complete): 400."""

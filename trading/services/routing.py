@@ -11,6 +11,7 @@ from accounts.services.usersettings import is_analyze_mode
 from brokers.adapters.base import AdapterContext, BrokerAdapter
 from brokers.adapters.registry import get_adapter
 from brokers.models import TradingAccount
+from brokers.services.accounts import adapter_for, primary_account
 from trading.services.errors import NoTradingAccount
 
 SANDBOX = "sandbox"
@@ -22,8 +23,6 @@ def sandbox_adapter(user_id: int) -> BrokerAdapter:
 
 def find_account(user: Any, account_name: str | None = None) -> TradingAccount:
     """The user's active account by name, or the primary one. Raises NoTradingAccount."""
-    from brokers.services import primary_account
-
     if account_name:
         account = TradingAccount.objects.active().filter(user_id=user.pk, name=account_name).first()
         if account is None:
@@ -39,7 +38,5 @@ def adapter_for_user(user: Any, account_name: str | None = None) -> tuple[Broker
     """Return (adapter, account, is_analyze). In analyze mode the account is None: the sandbox is the broker."""
     if is_analyze_mode(user.pk):
         return sandbox_adapter(user.pk), None, True
-    from brokers.services import adapter_for
-
     account = find_account(user, account_name)
     return adapter_for(account), account, False

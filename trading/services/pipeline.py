@@ -1,0 +1,199 @@
+"""The order pipeline: validate -> risk -> route -> record, and the operations on placed orders.
+
+place() keeps slow broker I/O outside database transactions: the PENDING row is inserted on its
+own (autocommit), the broker is called, then the answer is written with one UPDATE. Latency is
+split into validation (request start to just before the broker), the broker round trip, and the
+platform's overhead (everything but the broker).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+from brokers.adapters import base as broker
+from brokers.adapters.base import BrokerAdapter, ModifyRequest, OrderInfo
+from brokers.models import TradingAccount
+from brokers.services.accounts import adapter_for
+from trading.models import EventLevel, Order, OrderSource, OrderStatus
+from trading.services import records, risk
+from trading.services.errors import BrokerFailure, BrokerRejected, OrderNotFound, RiskRefused
+from trading.services.routing import adapter_for_user, sandbox_adapter
+from trading.services.validation import OrderSpec
+
+log = logging.getLogger(__name__)
+
+Route = tuple[BrokerAdapter, TradingAccount | None, bool]
+
+
+def new_order(user: Any, spec: OrderSpec, route: Route, **extra: Any) -> Order:
+    _, account, analyze = route
+    return Order(
+        user=user, account=account, is_analyze=analyze, strategy=spec.strategy,
+        client_order_id=spec.client_order_id, exchange=spec.exchange, symbol=spec.symbol, action=spec.action,
+        quantity=spec.quantity, price=spec.price, trigger_price=spec.trigger_price,
+        disclosed_quantity=spec.disclosed_quantity, price_type=spec.price_type, product=spec.product, **extra)
+
+
+def repeat_of(user: Any, client_order_id: str) -> Order:
+    """The user's first order with this idempotency key; a refused one is refused again, unchanged."""
+    order = Order.objects.get(user=user, client_order_id=client_order_id)
+    if order.status == OrderStatus.REJECTED:
+        raise RiskRefused(order.rejection_reason or "The order was rejected.", order_id=order.pk)
+    return order
+
+
+def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_id: int | None = None,
+          pending: Any = None, parent: Order | None = None, route: Route | None = None,
+          started: float | None = None, check_risk: bool = True, reduces_risk: bool = False) -> Order:
+    """Place one validated order. Returns the order (the first one for a repeated client_order_id).
+
+    Raises RiskRefused or BrokerRejected (HTTP 400) and BrokerFailure (500) after recording the
+    order as REJECTED with the reason.
+    """
+    t0 = started if started is not None else perf_counter()
+    route = route or adapter_for_user(user, spec.account_name)
+    adapter = route[0]
+    order = new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending, parent=parent)
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    if check_risk:
+        try:
+            events += risk.check(user.pk, [spec], adapter=adapter, is_analyze=route[2],
+                                 reduces_risk=reduces_risk).events
+        except risk.Refusal as refusal:
+            # Recorded, never silently dropped; a repeat of an accepted order still returns that order.
+            order.status, order.rejection_reason = OrderStatus.REJECTED, str(refusal)
+            order.validation_ms = records.ms(perf_counter() - t0)
+            if records.insert(order) is None:
+                return repeat_of(user, spec.client_order_id)
+            records.event(order, f"Refused by risk checks: {refusal}", EventLevel.WARNING)
+            raise RiskRefused(str(refusal), order_id=order.pk) from None
+    order.validation_ms = records.ms(perf_counter() - t0)
+    if records.insert(order) is None:
+        return repeat_of(user, spec.client_order_id)
+    t_broker = perf_counter()
+    try:
+        result = adapter.place_order(spec.request())
+    except broker.OrderRejected as exc:
+        fail(order, f"Rejected by the broker: {exc.message}", t0, t_broker, events)
+        raise BrokerRejected(exc.message) from None
+    except broker.BrokerError as exc:
+        fail(order, f"Broker error: {exc.message}", t0, t_broker, events)
+        raise BrokerFailure(exc.message) from None
+    except Exception:
+        fail(order, "Internal error while sending the order; see the server log.", t0, t_broker, events)
+        raise
+    broker_s = perf_counter() - t_broker
+    fields = records.apply_result(order, result)
+    level = EventLevel.WARNING if order.status == OrderStatus.REJECTED else EventLevel.INFO
+    events.append((level, f"Sent to {adapter.name}: {order.get_status_display()}",
+                   {"orderid": order.broker_order_id, "message": result.message}))
+    records.add_events(order, events)
+    order.broker_ms = records.ms(broker_s)
+    order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
+    records.save_fields(order, [*fields, "broker_ms", "overhead_ms"])
+    if order.account_id and order.filled_quantity > 0:
+        records.record_fill(order, order.filled_quantity, order.average_price)
+    if order.status == OrderStatus.REJECTED:
+        raise BrokerRejected(order.rejection_reason)
+    return order
+
+
+def fail(order: Order, reason: str, t0: float, t_broker: float, events: list) -> None:
+    broker_s = perf_counter() - t_broker
+    order.status, order.rejection_reason = OrderStatus.REJECTED, reason
+    order.broker_ms = records.ms(broker_s)
+    order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
+    records.save_fields(order, ["status", "rejection_reason", "broker_ms", "overhead_ms"])
+    records.add_events(order, [*events, (EventLevel.ERROR, reason, {})])
+
+
+def orderid_of(order: Order) -> str:
+    return order.broker_order_id or str(order.pk)
+
+
+# --- Operations on placed orders ------------------------------------------------------------------
+def find_order(user: Any, orderid: str) -> Order | None:
+    """The user's order with this broker id (never another user's)."""
+    return (Order.objects.filter(user=user, broker_order_id=orderid).select_related("account")
+            .order_by("-id").first())
+
+
+def route_for(user: Any, order: Order | None) -> Route:
+    """An order is changed where it was placed; an unknown id goes to the user's current route."""
+    if order is None:
+        return adapter_for_user(user)
+    if order.is_analyze or order.account is None:
+        return sandbox_adapter(user.pk), None, True
+    return adapter_for(order.account), order.account, False
+
+
+def _broker_call(call: Callable[[], Any], orderid: str) -> Any:
+    try:
+        return call()
+    except broker.OrderNotFound:
+        raise OrderNotFound(f"Order {orderid} not found") from None
+    except broker.OrderRejected as exc:
+        raise BrokerRejected(exc.message) from None
+    except broker.NotSupported as exc:
+        raise BrokerFailure(exc.message, status=501) from None
+    except broker.BrokerError as exc:
+        raise BrokerFailure(exc.message) from None
+
+
+def cancel(user: Any, orderid: str, *, route: Route | None = None) -> str:
+    order = find_order(user, orderid)
+    adapter = (route or route_for(user, order))[0]
+    _broker_call(lambda: adapter.cancel_order(orderid), orderid)
+    if order is not None:
+        order.status = OrderStatus.CANCELLED
+        records.save_fields(order, ["status"])
+        records.event(order, "Cancelled at the client's request.")
+    return orderid
+
+
+def modify(user: Any, change: ModifyRequest) -> str:
+    order = find_order(user, change.order_id)
+    adapter = route_for(user, order)[0]
+    result = _broker_call(lambda: adapter.modify_order(change), change.order_id)
+    if order is not None:
+        order.quantity, order.price, order.trigger_price = change.quantity, change.price, change.trigger_price
+        order.price_type, order.disclosed_quantity = change.price_type, change.disclosed_quantity
+        records.save_fields(order, ["quantity", "price", "trigger_price", "price_type", "disclosed_quantity"])
+        records.event(order, "Modified at the client's request.", quantity=str(change.quantity),
+                      price=str(change.price), trigger_price=str(change.trigger_price), pricetype=change.price_type)
+    return result.broker_order_id or change.order_id
+
+
+def status(user: Any, orderid: str) -> tuple[OrderInfo, Order | None]:
+    """The broker's view of the order; our row is refreshed when it changed."""
+    order = find_order(user, orderid)
+    adapter = route_for(user, order)[0]
+    info = _broker_call(lambda: adapter.order_status(orderid), orderid)
+    if order is not None and records.apply_info(order, info):
+        records.save_fields(order, ["status", "filled_quantity", "average_price", "price", "quantity",
+                                    "trigger_price", "rejection_reason", "executed_at"])
+    return info, order
+
+
+def cancel_all(user: Any, strategy: str = "", *, strategy_only: bool = False,
+               account_name: str | None = None) -> tuple[list[str], list[dict[str, str]]]:
+    """Cancel the open orders of the user's route; with strategy_only, only those tagged with `strategy`."""
+    route = adapter_for_user(user, account_name)
+    adapter = route[0]
+    book = _broker_call(adapter.order_book, "")
+    open_ids = [o.broker_order_id for o in book if records.status_of(o.status) in
+                (OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING, OrderStatus.PARTIALLY_FILLED)]
+    if strategy_only:
+        tagged = set(Order.objects.filter(user=user, strategy=strategy, broker_order_id__in=open_ids)
+                     .values_list("broker_order_id", flat=True))
+        open_ids = [i for i in open_ids if i in tagged]
+    cancelled, failed = [], []
+    for orderid in open_ids:
+        try:
+            cancel(user, orderid, route=route)
+            cancelled.append(orderid)
+        except (BrokerRejected, BrokerFailure, OrderNotFound) as exc:
+            failed.append({"orderid": orderid, "message": exc.message})
+    return cancelled, failed

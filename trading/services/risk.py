@@ -1,0 +1,126 @@
+"""Pre-trade risk: the user's RiskSettings and the market calendar, checked before any broker is called.
+
+A limit of 0 turns that check off (the settings model allows 0 and "refuse everything" is the kill
+switch's job). Costs: one query for the settings, one aggregate for the open and today's order
+counts, one for today's realized P&L of live accounts (only when a loss limit is set). The LTP for a
+MARKET order's value comes from the adapter's quote; without one the value check is skipped and the
+skip is recorded as an event.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from accounts.models import RiskSettings
+from brokers.adapters.base import BrokerAdapter, BrokerError
+from trading.models import OPEN_STATUSES, EventLevel, Order, OrderStatus, Position, PriceType
+from trading.services.validation import OrderSpec
+
+ZERO = Decimal("0")
+
+
+class Refusal(Exception):
+    """A risk check said no; the message is the reason the client sees."""
+
+
+@dataclass
+class RiskResult:
+    """What the checks noted on the way (recorded as order events)."""
+
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def note(self, level: str, message: str, **data: Any) -> None:
+        self.events.append((level, message, data))
+
+
+def start_of_day(now: datetime | None = None) -> datetime:
+    """Midnight in the platform's time zone (Indian exchanges: IST), as an aware datetime."""
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def load_settings(user_id: int) -> RiskSettings:
+    # An unsaved default row when none exists yet: reading must not write on the hot path.
+    return RiskSettings.objects.filter(user_id=user_id).first() or RiskSettings(user_id=user_id)
+
+
+def order_price(spec: OrderSpec, adapter: BrokerAdapter | None, result: RiskResult) -> Decimal | None:
+    """The price to value the order at: its limit price, its trigger for SL-M, else the LTP."""
+    if spec.price_type in (PriceType.LIMIT, PriceType.SL) and spec.price > 0:
+        return spec.price
+    if spec.price_type == PriceType.SL_M and spec.trigger_price > 0:
+        return spec.trigger_price
+    if spec.price > 0:
+        return spec.price
+    if adapter is None:
+        return None
+    try:
+        ltp = adapter.quotes(spec.exchange, spec.symbol).ltp
+    except BrokerError as exc:
+        result.note(EventLevel.WARNING, "No price for the order value check; it was skipped.", error=exc.message)
+        return None
+    if not ltp or ltp <= 0:
+        result.note(EventLevel.WARNING, "No price for the order value check; it was skipped.")
+        return None
+    return ltp
+
+
+def check(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None, is_analyze: bool,
+          reduces_risk: bool = False) -> RiskResult:
+    """Check one order (or the legs of one split) against the limits. Raises Refusal with the reason.
+
+    `reduces_risk` (square-offs) skips the limits that would trap a trader in a position: only the
+    kill switch and the calendar apply.
+    """
+    result = RiskResult()
+    limits = load_settings(user_id)
+    if not limits.trading_enabled:
+        raise Refusal("Trading is disabled for this user (risk kill switch).")
+    exchanges = {spec.exchange for spec in specs}
+    if settings.ENFORCE_MARKET_HOURS and not limits.allow_after_market_orders:
+        from trading.services.calendar import check_market_open
+
+        for exchange in sorted(exchanges):
+            reason = check_market_open(exchange)
+            if reason:
+                raise Refusal(f"Market closed for {exchange}: {reason}")
+    if reduces_risk:
+        return result
+    _check_counts(user_id, len(specs), limits)
+    if limits.max_order_value > 0:
+        for spec in specs:
+            price = order_price(spec, adapter, result)
+            if price is not None and spec.quantity * price > limits.max_order_value:
+                raise Refusal(f"Order value {(spec.quantity * price):.2f} exceeds the limit of "
+                              f"{limits.max_order_value:.2f} per order.")
+    if limits.daily_loss_limit > 0 and not is_analyze:
+        # Live accounts only: the sandbox keeps its own P&L, and a paper loss should not stop live trading.
+        realized = Position.objects.filter(user_id=user_id, account__isnull=False,
+                                           updated_at__gte=start_of_day()).aggregate(
+            total=Sum("realized_pnl"))["total"] or ZERO
+        if realized <= -limits.daily_loss_limit:
+            raise Refusal(f"Daily loss limit reached: today's realized loss {-realized:.2f} is at or over "
+                          f"{limits.daily_loss_limit:.2f}.")
+    return result
+
+
+def _check_counts(user_id: int, new_orders: int, limits: RiskSettings) -> None:
+    if not limits.max_open_orders and not limits.max_orders_per_day:
+        return
+    midnight = start_of_day()
+    # Orders refused before reaching a broker do not count against the daily limit.
+    sent_today = Q(placed_at__gte=midnight) & ~Q(status=OrderStatus.REJECTED, broker_order_id="")
+    is_open = Q(status__in=OPEN_STATUSES)
+    counts = Order.objects.filter(Q(user_id=user_id) & (Q(placed_at__gte=midnight) | Q(status__in=OPEN_STATUSES)))\
+        .aggregate(open=Count("pk", filter=is_open), today=Count("pk", filter=sent_today))
+    if limits.max_open_orders and counts["open"] + new_orders > limits.max_open_orders:
+        raise Refusal(f"Too many open orders: {counts['open']} open, the limit is {limits.max_open_orders}.")
+    if limits.max_orders_per_day and counts["today"] + new_orders > limits.max_orders_per_day:
+        raise Refusal(f"Daily order limit reached: {counts['today']} orders today, the limit is "
+                      f"{limits.max_orders_per_day}.")

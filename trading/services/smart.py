@@ -1,0 +1,178 @@
+"""Orders made of orders: smart (to a target net position), basket, split; and closing positions.
+
+Each child order goes through pipeline.place(), so it is risk-checked (split: once for all its
+children), recorded and timed like any order.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from time import perf_counter
+from typing import Any
+
+from trading.models import Action, EventLevel, Order, OrderSource, OrderStatus, PriceType
+from trading.services import pipeline, records, risk
+from trading.services.errors import BrokerFailure, RiskRefused, TradingError
+from trading.services.routing import adapter_for_user
+from trading.services.validation import OrderSpec
+
+ZERO = Decimal("0")
+
+
+def plain(value: Decimal) -> int | float | str:
+    """A quantity for a JSON answer: an int when whole (OpenAlgo's clients expect ints)."""
+    return int(value) if value == value.to_integral_value() else str(value)
+
+
+def _net_position(route: pipeline.Route, exchange: str, symbol: str, product: str) -> Decimal:
+    positions = pipeline._broker_call(route[0].positions, "")
+    return sum((p.quantity for p in positions
+                if p.exchange == exchange and p.symbol == symbol and p.product == product), ZERO)
+
+
+# --- Smart order --------------------------------------------------------------------------------------
+def smart_delta(spec: OrderSpec, target: Decimal, current: Decimal) -> tuple[str, Decimal] | None:
+    """The order that moves `current` to `target` (None when they match), as OpenAlgo decides it."""
+    if target == 0 and current == 0:
+        return (spec.action, spec.quantity) if spec.quantity > 0 else None
+    if target == current:
+        return None
+    return (Action.BUY, target - current) if target > current else (Action.SELL, current - target)
+
+
+def place_smart(user: Any, spec: OrderSpec, target: Decimal, **kwargs: Any) -> Order | None:
+    """Move the net position to `target`. Returns the order placed, or None when already matched."""
+    if spec.client_order_id:
+        first = Order.objects.filter(user=user, client_order_id=spec.client_order_id).first()
+        if first is not None:
+            return pipeline.repeat_of(user, spec.client_order_id)
+    route = adapter_for_user(user, spec.account_name)
+    current = _net_position(route, spec.exchange, spec.symbol, spec.product)
+    delta = smart_delta(spec, target, current)
+    if delta is None:
+        return None
+    action, quantity = delta
+    return pipeline.place(user, spec.with_quantity(quantity, action, keep_id=True), route=route, **kwargs)
+
+
+# --- Basket -------------------------------------------------------------------------------------------
+def place_basket(user: Any, specs: list[OrderSpec], **kwargs: Any) -> list[dict[str, Any]]:
+    """Place each leg, BUY legs before SELL legs (margin benefit), and report each leg's outcome."""
+    results = []
+    ordered = sorted(specs, key=lambda s: 0 if s.action == Action.BUY else 1)
+    for spec in ordered:
+        row = {"symbol": spec.symbol, "exchange": spec.exchange, "product": spec.product}
+        try:
+            order = pipeline.place(user, spec, **kwargs)
+            results.append({**row, "status": "success", "orderid": pipeline.orderid_of(order)})
+        except TradingError as exc:
+            results.append({**row, "status": "error", "message": exc.message})
+    return results
+
+
+# --- Split ----------------------------------------------------------------------------------------------
+def split_quantities(total: Decimal, size: Decimal) -> list[Decimal]:
+    full, rest = divmod(total, size)
+    return [size] * int(full) + ([rest] if rest else [])
+
+
+def place_split(user: Any, spec: OrderSpec, size: Decimal, *, source: str = OrderSource.API,
+                api_key_id: int | None = None, pending: Any = None,
+                started: float | None = None) -> tuple[Order, list[dict[str, Any]]]:
+    """Split into children of `size` under a parent row; risk is checked once for all the children."""
+    t0 = started if started is not None else perf_counter()
+    if spec.client_order_id:
+        first = Order.objects.filter(user=user, client_order_id=spec.client_order_id).first()
+        if first is not None:
+            return first, _child_results(first)
+    route = adapter_for_user(user, spec.account_name)
+    children = [spec.with_quantity(q) for q in split_quantities(spec.quantity, size)]
+    parent = pipeline.new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending)
+    try:
+        risk.check(user.pk, children, adapter=route[0], is_analyze=route[2])
+    except risk.Refusal as refusal:
+        parent.status, parent.rejection_reason = OrderStatus.REJECTED, str(refusal)
+        records.insert(parent)
+        records.event(parent, f"Refused by risk checks: {refusal}", EventLevel.WARNING)
+        raise RiskRefused(str(refusal), order_id=parent.pk) from None
+    parent.validation_ms = records.ms(perf_counter() - t0)
+    if records.insert(parent) is None:
+        first = Order.objects.get(user=user, client_order_id=spec.client_order_id)
+        return first, _child_results(first)
+    results = []
+    for number, child in enumerate(children, start=1):
+        row: dict[str, Any] = {"order_num": number, "quantity": plain(child.quantity)}
+        try:
+            order = pipeline.place(user, child, source=source, api_key_id=api_key_id, parent=parent, route=route,
+                                   check_risk=False)
+            results.append({**row, "status": "success", "orderid": pipeline.orderid_of(order)})
+        except TradingError as exc:
+            results.append({**row, "status": "error", "message": exc.message})
+    placed = sum(r["status"] == "success" for r in results)
+    # The parent is a container, never sent to a broker: it is done once its children are sent.
+    parent.status = OrderStatus.COMPLETE if placed else OrderStatus.REJECTED
+    if not placed:
+        parent.rejection_reason = "No child order was accepted."
+    parent.overhead_ms = records.ms(perf_counter() - t0)
+    records.save_fields(parent, ["status", "rejection_reason", "overhead_ms"])
+    records.event(parent, f"Split into {len(children)} orders of {size}; {placed} placed.",
+                  EventLevel.INFO if placed == len(children) else EventLevel.WARNING)
+    return parent, results
+
+
+def _child_results(parent: Order) -> list[dict[str, Any]]:
+    rows = []
+    for number, child in enumerate(parent.children.order_by("id"), start=1):
+        row: dict[str, Any] = {"order_num": number, "quantity": plain(child.quantity)}
+        if child.status == OrderStatus.REJECTED:
+            rows.append({**row, "status": "error", "message": child.rejection_reason})
+        else:
+            rows.append({**row, "status": "success", "orderid": pipeline.orderid_of(child)})
+    return rows
+
+
+# --- Positions ------------------------------------------------------------------------------------------
+def open_position(user: Any, exchange: str, symbol: str, product: str, account_name: str | None = None) -> Decimal:
+    return _net_position(adapter_for_user(user, account_name), exchange, symbol, product)
+
+
+def strategy_nets(user: Any, strategy: str, route: pipeline.Route) -> dict[tuple[str, str, str], Decimal]:
+    """Net filled quantity of one strategy's orders on this route, per (exchange, symbol, product)."""
+    rows = Order.objects.filter(user=user, strategy=strategy, is_analyze=route[2], account=route[1],
+                                filled_quantity__gt=0).values_list(
+        "exchange", "symbol", "product", "action", "filled_quantity")
+    nets: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    for exchange, symbol, product, action, filled in rows:
+        nets[(exchange, symbol, product)] += filled if action == Action.BUY else -filled
+    return nets
+
+
+def close_positions(user: Any, strategy: str = "", *, strategy_only: bool = False, account_name: str | None = None,
+                    source: str = OrderSource.API, api_key_id: int | None = None) -> tuple[list[Order], list[str]]:
+    """Square off every open position with MARKET orders (only the strategy's share with strategy_only).
+
+    Square-offs reduce risk, so only the kill switch and the calendar apply to them.
+    """
+    route = adapter_for_user(user, account_name)
+    positions = pipeline._broker_call(route[0].positions, "")
+    nets = strategy_nets(user, strategy, route) if strategy_only else None
+    placed, failures = [], []
+    for position in positions:
+        quantity = position.quantity
+        if nets is not None:
+            mine = nets.get((position.exchange, position.symbol, position.product), ZERO)
+            same_side = mine != 0 and (mine > 0) == (quantity > 0)
+            quantity = (min(abs(mine), abs(quantity)) * (1 if quantity > 0 else -1)) if same_side else ZERO
+        if quantity == 0:
+            continue
+        spec = OrderSpec(exchange=position.exchange, symbol=position.symbol, product=position.product,
+                         action=Action.SELL if quantity > 0 else Action.BUY, quantity=abs(quantity),
+                         price_type=PriceType.MARKET, strategy=strategy)
+        try:
+            placed.append(pipeline.place(user, spec, route=route, source=source, api_key_id=api_key_id,
+                                         reduces_risk=True))
+        except TradingError as exc:
+            failures.append(f"{position.exchange}:{position.symbol}: {exc.message}")
+    if failures and not placed:
+        raise BrokerFailure("Failed to close positions: " + "; ".join(failures))
+    return placed, failures
