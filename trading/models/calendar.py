@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 __all__ = [
     "HolidayType",
@@ -149,3 +151,16 @@ class MarketHolidayExchange(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.exchange = self.exchange.strip().upper()
         super().save(*args, **kwargs)
+
+
+# Cached calendar answers are dropped whenever a calendar row changes. The receivers live beside the
+# models, not in the service, so they are connected in every process (web, worker, shell) that loads
+# the models, whether or not it ever imported the service.
+@receiver([post_save, post_delete], sender=TradingHoursTemplate)
+@receiver([post_save, post_delete], sender=TradingSession)
+@receiver([post_save, post_delete], sender=MarketHoliday)
+@receiver([post_save, post_delete], sender=MarketHolidayExchange)
+def _calendar_changed(**kwargs) -> None:
+    from trading.services.calendar import invalidate_cache  # the service imports this module
+
+    invalidate_cache()
