@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/me/", MeView.as_view(), name="api-me"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("trading.api.urls")),  # after v1, schema and docs, so they keep their paths
 ]

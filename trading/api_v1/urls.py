@@ -1,7 +1,7 @@
 """/api/v1/ routes. Each module defines its own `urlpatterns`; unknown paths get a JSON 404."""
 from django.urls import path, re_path
 
-from trading.api_v1 import account, market, orders, reference
+from trading.api_v1 import account, calendar, market, orders, reference
 from trading.api_v1.base import not_found
 
 app_name = "api_v1"
@@ -11,6 +11,7 @@ urlpatterns = [
     *account.urlpatterns,
     *market.urlpatterns,
     *reference.urlpatterns,
+    *calendar.urlpatterns,
     re_path(r"^(?P<rest>.*)$", not_found),
     path("", not_found),
 ]

@@ -1,0 +1,28 @@
+"""/api/ routes: one router for the resource API (config/urls.py includes it under api/)."""
+from rest_framework.routers import DefaultRouter
+
+from trading.api import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
+from trading.api.calendar import CalendarViewSet
+from trading.api.views import (
+    HoldingViewSet,
+    InstrumentViewSet,
+    OrderViewSet,
+    PendingOrderViewSet,
+    PositionViewSet,
+    TradeViewSet,
+    TradingAccountViewSet,
+)
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("accounts", TradingAccountViewSet, basename="account")
+router.register("orders", OrderViewSet, basename="order")
+router.register("trades", TradeViewSet, basename="trade")
+router.register("positions", PositionViewSet, basename="position")
+router.register("holdings", HoldingViewSet, basename="holding")
+router.register("pending-orders", PendingOrderViewSet, basename="pending-order")
+router.register("instruments", InstrumentViewSet, basename="instrument")
+router.register("calendar", CalendarViewSet, basename="calendar")
+
+urlpatterns = router.urls
