@@ -6,6 +6,8 @@ such as MCX's evening session on an equity holiday or Diwali's Muhurat session).
 """
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -60,6 +62,10 @@ class TradingHoursTemplate(models.Model):
         if not isinstance(self.exchanges, list) or not all(isinstance(e, str) and e for e in self.exchanges):
             raise ValidationError({"exchanges": "A list of exchange codes."})
         self.exchanges = [e.strip().upper() for e in self.exchanges]
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError({"time_zone": f"Unknown time zone {self.time_zone!r}."}) from None
         if self.is_active:
             others = TradingHoursTemplate.objects.filter(is_active=True).exclude(pk=self.pk)
             taken = {e for t in others for e in t.exchanges} & set(self.exchanges)
@@ -151,6 +157,9 @@ class MarketHolidayExchange(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.exchange = self.exchange.strip().upper()
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.exchange = self.exchange.strip().upper()  # before the unique check, which compares exactly
 
 
 # Cached calendar answers are dropped whenever a calendar row changes. The receivers live beside the
