@@ -1,0 +1,106 @@
+import re
+from decimal import Decimal
+
+import pytest
+
+from tests.trading.conftest import order
+from trading.models import Order, OrderEvent, OrderSource, OrderStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_places_a_market_order_in_the_sandbox(trader):
+    response = trader.post("placeorder", order())
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "success"
+    assert body["mode"] == "analyze"
+    row = Order.objects.get(user=trader.user)
+    assert row.broker_order_id == body["orderid"]
+    assert row.is_analyze
+    assert row.account is None
+    assert row.status == OrderStatus.COMPLETE
+    assert row.filled_quantity == Decimal("10")
+    assert row.average_price == Decimal("800.05")  # a market buy pays the ask
+    assert row.source == OrderSource.API
+    assert row.strategy == "test"
+    assert row.validation_ms >= 0
+    assert row.broker_ms > 0
+    assert row.overhead_ms > 0
+    assert OrderEvent.objects.filter(order=row).exists()
+
+
+def test_it_accepts_numbers_as_strings_and_lower_case_words(trader):
+    response = trader.post("placeorder", order(quantity="5", action="sell", pricetype="limit", price="812.50",
+                                               product="mis", exchange="nse", symbol="sbin"))
+    assert response.status_code == 200, response.json()
+    row = Order.objects.get(user=trader.user)
+    assert (row.action, row.price_type, row.price, row.quantity, row.symbol) == (
+        "SELL", "LIMIT", Decimal("812.5"), Decimal("5"), "SBIN")
+    assert row.status == OrderStatus.OPEN  # a sell limit above the bid rests
+
+
+def test_a_repeated_client_order_id_returns_the_first_order_and_places_nothing(trader):
+    first = trader.post("placeorder", order(client_order_id="abc-1"))
+    again = trader.post("placeorder", order(client_order_id="abc-1", quantity="99"))
+    assert first.status_code == again.status_code == 200
+    assert again.json()["orderid"] == first.json()["orderid"]
+    assert Order.objects.filter(user=trader.user).count() == 1
+    from sandbox.models import SandboxOrder
+
+    assert SandboxOrder.objects.filter(user_id=trader.user.pk).count() == 1
+
+
+def test_client_order_ids_are_per_user(trader, stranger):
+    assert trader.post("placeorder", order(client_order_id="same")).status_code == 200
+    assert stranger.post("placeorder", order(client_order_id="same")).status_code == 200
+    assert Order.objects.filter(client_order_id="same").count() == 2
+
+
+def test_a_broker_rejection_is_recorded_and_answered_400(trader):
+    # 10 lakh shares at 800 need 80 crore of margin (MIS 5x: 16 crore) against the sandbox's 1 crore.
+    from accounts.services.risk import update_risk_settings
+
+    update_risk_settings(trader.user, max_order_value=Decimal("0"))
+    response = trader.post("placeorder", order(quantity="1000000"))
+    assert response.status_code == 400
+    assert response.json()["status"] == "error"
+    row = Order.objects.get(user=trader.user)
+    assert row.status == OrderStatus.REJECTED
+    assert row.rejection_reason.startswith("Rejected by the broker")
+
+
+def test_it_answers_400_without_a_trading_account_outside_analyze_mode(trader_factory):
+    live = trader_factory(analyze=False)
+    response = live.post("placeorder", order())
+    assert response.status_code == 400
+    assert "trading account" in response.json()["message"]
+
+
+def test_a_bad_key_is_403(trader):
+    response = trader.client.post("/api/v1/placeorder", {"apikey": "nope.nope", **order()}, format="json")
+    assert response.status_code == 403
+    assert response.json() == {"status": "error", "message": "Invalid openalgo apikey"}
+
+
+def test_the_query_count_of_a_sandbox_placeorder_is_pinned(trader, django_assert_max_num_queries):
+    trader.post("placeorder", order())  # warms the key, instrument, analyze-mode and sandbox caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert trader.post("placeorder", order()).status_code == 200
+    ours = [q["sql"] for q in ctx.captured_queries if _table(q["sql"]).startswith(("trading_", "accounts_"))]
+    print(f"\n{len(ctx.captured_queries)} queries in all, {len(ours)} of the platform's own:")
+    print("\n".join(q["sql"][:160] for q in ctx.captured_queries))
+    # Ours: the user (auth), risk settings, the open/today counts, INSERT order, INSERT event, UPDATE order.
+    assert len(ours) <= 6
+    # The whole request, the sandbox's own writes (and the test transaction's savepoints) included.
+    with django_assert_max_num_queries(24):
+        trader.post("placeorder", order())
+
+
+def _table(sql: str) -> str:
+    """The table a statement reads or writes first (its FROM, INTO or UPDATE target)."""
+    match = re.search(r'(?:FROM|INTO|UPDATE)\s+"(\w+)"', sql)
+    return match.group(1) if match else ""
