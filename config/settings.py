@@ -261,3 +261,17 @@ RATE_LIMITS = {
     "webhook": env.str("WEBHOOK_RATE_LIMIT", default="100/minute"),
     "login": env.str("LOGIN_RATE_LIMIT", default="5/minute;25/hour"),
 }
+
+# --- Sandbox (paper trading) ------------------------------------------------------------------
+# Defaults for a new SandboxConfig row; operators change the live values in the admin.
+# STARTING_CAPITAL is a decimal string (never a float): money stays exact.
+SANDBOX = {
+    "STARTING_CAPITAL": env.str("SANDBOX_STARTING_CAPITAL", default="10000000.00"),  # 1,00,00,000 INR
+    # The embedded default's `prices simulate` walks these (EXCHANGE:SYMBOL=start price).
+    "SIMULATE_SYMBOLS": env.list("SANDBOX_SIMULATE_SYMBOLS", default=[
+        "NSE:SBIN=812.50", "NSE:RELIANCE=1290.00", "NSE:INFY=1850.00", "NSE:TCS=4100.00", "NSE:HDFCBANK=1720.00",
+    ]),
+    "SIMULATE_INTERVAL": env.float("SANDBOX_SIMULATE_INTERVAL", default=1.0),  # seconds between steps
+    # How long a price stays in the shared cache; the database row behind it is kept.
+    "PRICE_CACHE_SECONDS": env.int("SANDBOX_PRICE_CACHE_SECONDS", default=24 * 60 * 60),
+}

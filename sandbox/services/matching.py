@@ -1,0 +1,80 @@
+"""Matching resting orders against the price store.
+
+Per instrument, one query finds the resting orders the new price crosses (the crossing test is in
+SQL, over the partial index of resting orders), so the cost grows with the orders that fill, not with
+the orders that rest. Each fill then runs in its own transaction under the owner's funds lock.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+
+from sandbox.models import RESTING, Action, OrderStatus, PriceType, SandboxOrder
+from sandbox.services.config import get_config
+from sandbox.services.fills import execute
+from sandbox.services.funds import lock_funds
+from sandbox.services.prices import PriceQuote, stored_quote, stored_quotes
+
+log = logging.getLogger(__name__)
+
+
+def crossing(quote: PriceQuote) -> Q:
+    """Resting orders that may trigger or fill at this quote."""
+    ltp = quote.ltp
+    buy, sell = Q(action=Action.BUY), Q(action=Action.SELL)
+    at_market = Q(price_type__in=(PriceType.MARKET, PriceType.SL_M))  # remainders of partial fills
+    limit_hit = Q(price_type__in=(PriceType.LIMIT, PriceType.SL)) & ((buy & Q(price__gte=ltp))
+                                                                      | (sell & Q(price__lte=ltp)))
+    trigger_hit = (buy & Q(trigger_price__lte=ltp)) | (sell & Q(trigger_price__gte=ltp))
+    return (Q(status=OrderStatus.OPEN) & (at_market | limit_hit)) | (Q(status=OrderStatus.TRIGGER_PENDING)
+                                                                     & trigger_hit)
+
+
+def _match_one(pk: int, user_id: int, quote: PriceQuote) -> int:
+    config = get_config()
+    with transaction.atomic():
+        funds = lock_funds(user_id)
+        # Re-read under the lock: a cancel or another sweep may have got there first.
+        order = SandboxOrder.objects.select_for_update().filter(pk=pk, status__in=RESTING).first()
+        if order is None:
+            return 0
+        return execute(funds, order, quote, config, fresh=False)
+
+
+def match_instrument(exchange: str, symbol: str, quote: PriceQuote | None = None) -> int:
+    """Fill what the instrument's price crosses. One query when nothing crosses. Returns fills."""
+    quote = quote or stored_quote(exchange, symbol)
+    if quote is None:
+        return 0
+    candidates = list(SandboxOrder.objects.filter(exchange=exchange, symbol=symbol, status__in=RESTING)
+                      .filter(crossing(quote)).order_by("id").values_list("pk", "user_id"))
+    return sum(_match_one(pk, user_id, quote) for pk, user_id in candidates)
+
+
+@dataclass
+class SweepResult:
+    instruments: int = 0
+    unpriced: int = 0
+    fills: int = 0
+
+    def __str__(self) -> str:
+        return f"sandbox sweep: {self.instruments} instruments, {self.fills} fills, {self.unpriced} without a price"
+
+
+def sweep() -> SweepResult:
+    """Match every instrument that has resting orders against its stored price (the safety net for
+    prices written without matching, and for orders a crashed process left)."""
+    pairs = list(SandboxOrder.objects.filter(status__in=RESTING).values_list("exchange", "symbol")
+                 .distinct().order_by())
+    quotes = stored_quotes(pairs)
+    result = SweepResult(instruments=len(pairs))
+    for pair in pairs:
+        quote = quotes.get(pair)
+        if quote is None:
+            result.unpriced += 1
+            continue
+        result.fills += match_instrument(pair[0], pair[1], quote)
+    return result

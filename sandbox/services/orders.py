@@ -1,0 +1,224 @@
+"""Placing, modifying and cancelling sandbox orders. Each is one transaction under the user's funds lock.
+
+Rejections are raised as brokers' OrderRejected (permanent) with the reason, and a rejected order is
+kept in the sandbox's order book, as a broker keeps it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import models, transaction
+
+from brokers.adapters.base import OrderNotFound, OrderRejected
+from sandbox.models import (
+    RESTING,
+    Action,
+    OrderStatus,
+    PriceType,
+    Product,
+    SandboxConfig,
+    SandboxHolding,
+    SandboxOrder,
+    SandboxPosition,
+    group_of,
+)
+from sandbox.services import instruments, prices
+from sandbox.services.config import get_config
+from sandbox.services.fills import execute, make_id
+from sandbox.services.funds import InsufficientFunds, block, lock_funds, release
+from sandbox.services.margin import required
+from sandbox.services.money import IST, ZERO, now
+
+STOP_TYPES = (PriceType.SL, PriceType.SL_M)
+
+
+class Rejection(Exception):
+    """Why an order is refused (becomes OrderRejected once the rejected order is recorded)."""
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    exchange: str
+    symbol: str
+    action: str
+    quantity: Decimal
+    price_type: str = PriceType.MARKET
+    product: str = Product.MIS
+    price: Decimal = ZERO
+    trigger_price: Decimal = ZERO
+    strategy: str = ""
+
+
+def _check_shape(exchange: str, action: str, quantity: Decimal, price_type: str, product: str, price: Decimal,
+                 trigger: Decimal, lot_size: int) -> None:
+    if action not in Action.values:
+        raise Rejection(f"Unknown action {action!r}")
+    if price_type not in PriceType.values:
+        raise Rejection(f"Unknown price type {price_type!r}")
+    if product not in Product.values:
+        raise Rejection(f"Unknown product {product!r}")
+    if quantity <= 0:
+        raise Rejection("Quantity must be positive")
+    if exchange != "CRYPTO" and quantity != quantity.to_integral_value():
+        raise Rejection(f"Quantity {quantity} must be a whole number on {exchange}")
+    if quantity % lot_size:
+        raise Rejection(f"Quantity {quantity.normalize()} is not a multiple of the lot size {lot_size}")
+    if price_type in (PriceType.LIMIT, PriceType.SL) and price <= 0:
+        raise Rejection(f"{price_type} orders need a positive price")
+    if price_type in STOP_TYPES and trigger <= 0:
+        raise Rejection(f"{price_type} orders need a positive trigger price")
+
+
+def _check_cutoff(exchange: str, product: str, config: SandboxConfig, at: dt.datetime) -> None:
+    group = group_of(exchange)
+    if product != Product.MIS or group is None:
+        return
+    cutoff = config.squareoff_time(group)
+    if at.astimezone(IST).time() >= cutoff:
+        raise Rejection(f"MIS orders on {exchange} are not accepted after the {cutoff:%H:%M} square-off")
+
+
+def _reference_price(price_type: str, action: str, price: Decimal, trigger: Decimal,
+                     quote: prices.PriceQuote) -> Decimal:
+    """The price margin is computed at: the fill price for MARKET, the limit for LIMIT, the trigger for stops."""
+    if price_type == PriceType.MARKET:
+        return quote.buy_price() if action == Action.BUY else quote.sell_price()
+    if price_type == PriceType.LIMIT:
+        return price
+    return trigger
+
+
+def _position_qty(user_id: int, order: NewOrder | SandboxOrder) -> Decimal:
+    position = (SandboxPosition.objects.select_for_update()
+                .filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol, product=order.product).first())
+    return position.quantity if position else ZERO
+
+
+def _check_delivery_sell(user_id: int, order: NewOrder, position_qty: Decimal) -> None:
+    holding = (SandboxHolding.objects.filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol)
+               .values_list("quantity", flat=True).first()) or ZERO
+    pending = (SandboxOrder.objects.filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol,
+                                           product=Product.CNC, action=Action.SELL, status__in=RESTING)
+               .aggregate(q=models.Sum(models.F("quantity") - models.F("filled_quantity")))["q"]) or ZERO
+    sellable = holding + max(position_qty, ZERO) - pending
+    if order.quantity > sellable:
+        raise Rejection(f"CNC sell of {order.quantity.normalize()} exceeds holdings: "
+                        f"{max(sellable, ZERO).normalize()} sellable")
+
+
+def _margin_needed(config: SandboxConfig, order: NewOrder | SandboxOrder, position_qty: Decimal, quantity: Decimal,
+                   reference: Decimal) -> Decimal:
+    if order.product == Product.CNC and order.action == Action.SELL:
+        return ZERO  # a delivery sell only ever reduces (holdings or today's buys)
+    spec = instruments.spec(order.exchange, order.symbol)
+    return required(config, spec, order.product, order.action, position_qty, quantity, reference)
+
+
+def _record_rejection(user_id: int, order: NewOrder, reason: str) -> SandboxOrder:
+    return SandboxOrder.objects.create(
+        user_id=user_id, order_id=make_id(), exchange=order.exchange, symbol=order.symbol, action=order.action,
+        quantity=order.quantity, price_type=order.price_type, product=order.product, price=order.price,
+        trigger_price=order.trigger_price, status=OrderStatus.REJECTED, rejection_reason=reason[:200],
+        strategy=order.strategy[:64])
+
+
+def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
+                squareoff: bool = False) -> SandboxOrder:
+    """Place an order in the user's sandbox. A MARKET order fills within the call; LIMIT and stop
+    orders rest (OPEN / TRIGGER_PENDING) unless marketable. Raises OrderRejected with the reason."""
+    at = at or now()
+    config = get_config()
+    spec = instruments.spec(order.exchange, order.symbol)
+    try:
+        _check_shape(order.exchange, order.action, order.quantity, order.price_type, order.product, order.price,
+                     order.trigger_price, spec.lot_size)
+        if not squareoff:
+            _check_cutoff(order.exchange, order.product, config, at)
+        quote = prices.get_quote(order.exchange, order.symbol, user_id=user_id)
+        if quote is None:
+            raise Rejection(f"No price for {order.exchange}:{order.symbol} in the sandbox "
+                            "(set one with manage.py prices set)")
+        with transaction.atomic():
+            funds = lock_funds(user_id)
+            position_qty = _position_qty(user_id, order)
+            if order.product == Product.CNC and order.action == Action.SELL:
+                _check_delivery_sell(user_id, order, position_qty)
+            reference = _reference_price(order.price_type, order.action, order.price, order.trigger_price, quote)
+            need = _margin_needed(config, order, position_qty, order.quantity, reference)
+            if need > funds.available:
+                raise Rejection(str(InsufficientFunds(need, funds.available)))
+            placed = SandboxOrder.objects.create(
+                user_id=user_id, order_id=make_id(), exchange=order.exchange, symbol=order.symbol,
+                action=order.action, quantity=order.quantity, price_type=order.price_type, product=order.product,
+                price=order.price, trigger_price=order.trigger_price, margin_blocked=need,
+                status=OrderStatus.TRIGGER_PENDING if order.price_type in STOP_TYPES else OrderStatus.OPEN,
+                strategy=order.strategy[:64])
+            block(funds, need, order=placed, note="order placed")
+            execute(funds, placed, quote, config, fresh=True)
+    except Rejection as exc:
+        rejected = _record_rejection(user_id, order, str(exc))
+        raise OrderRejected(str(exc), data={"order_id": rejected.order_id}) from None
+    if placed.status == OrderStatus.REJECTED:
+        raise OrderRejected(placed.rejection_reason, data={"order_id": placed.order_id})
+    return placed
+
+
+def _locked_order(user_id: int, order_id: str) -> SandboxOrder:
+    order = SandboxOrder.objects.select_for_update().filter(user_id=user_id, order_id=order_id).first()
+    if order is None:
+        raise OrderNotFound(f"Order {order_id} not found in the sandbox.")
+    if order.status not in RESTING:
+        raise OrderRejected(f"Order {order_id} is {order.get_status_display().lower()} and can no longer change.")
+    return order
+
+
+def modify_order(user_id: int, order_id: str, *, quantity: Decimal, price_type: str, price: Decimal = ZERO,
+                 trigger_price: Decimal = ZERO) -> SandboxOrder:
+    """Change a resting order's quantity, type and prices. Its margin is recomputed; a change the funds
+    cannot cover is refused and the order stays as it was. A modification that makes it marketable fills."""
+    config = get_config()
+    with transaction.atomic():
+        funds = lock_funds(user_id)
+        order = _locked_order(user_id, order_id)
+        spec = instruments.spec(order.exchange, order.symbol)
+        try:
+            _check_shape(order.exchange, order.action, quantity, price_type, order.product, price, trigger_price,
+                         spec.lot_size)
+        except Rejection as exc:
+            raise OrderRejected(str(exc)) from None
+        if quantity <= order.filled_quantity:
+            raise OrderRejected(f"Quantity {quantity} is not above the {order.filled_quantity} already filled")
+        quote = prices.get_quote(order.exchange, order.symbol, user_id=user_id)
+        if quote is None:
+            raise OrderRejected(f"No price for {order.exchange}:{order.symbol} in the sandbox")
+        release(funds, order.margin_blocked, order=order, note="order modified")
+        was_triggered = order.price_type in STOP_TYPES and order.status == OrderStatus.OPEN
+        order.quantity, order.price_type, order.price, order.trigger_price = quantity, price_type, price, trigger_price
+        pending = price_type in STOP_TYPES and not was_triggered
+        order.status = OrderStatus.TRIGGER_PENDING if pending else OrderStatus.OPEN
+        reference = _reference_price(price_type, order.action, price, trigger_price, quote)
+        order.margin_blocked = _margin_needed(config, order, _position_qty(user_id, order), order.remaining,
+                                              reference)
+        try:
+            block(funds, order.margin_blocked, order=order, note="order modified")
+        except InsufficientFunds as exc:
+            raise OrderRejected(f"Modification refused: {exc}") from None
+        order.save()
+        execute(funds, order, quote, config, fresh=True)
+    return order
+
+
+def cancel_order(user_id: int, order_id: str, *, reason: str = "") -> SandboxOrder:
+    """Cancel a resting order and release the margin it holds."""
+    with transaction.atomic():
+        funds = lock_funds(user_id)
+        order = _locked_order(user_id, order_id)
+        release(funds, order.margin_blocked, order=order, note=reason or "order cancelled")
+        order.margin_blocked = ZERO
+        order.status = OrderStatus.CANCELLED
+        if reason:
+            order.rejection_reason = reason[:200]
+        order.save(update_fields=["margin_blocked", "status", "rejection_reason", "updated_at"])
+    return order

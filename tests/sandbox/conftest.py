@@ -1,0 +1,35 @@
+"""Sandbox fixtures: a user's sandbox, instruments, and a fixed time of day inside market hours."""
+from __future__ import annotations
+
+import pytest
+
+from sandbox.services import orders
+from tests.sandbox.factories import InstrumentFactory, Sandbox, UserFactory, ist
+
+
+@pytest.fixture(autouse=True)
+def _mid_session(monkeypatch):
+    """Orders are placed at 10:00 IST unless a test moves the clock (the MIS cut-off depends on it)."""
+    clock = {"at": ist(10, 0)}
+    monkeypatch.setattr(orders, "now", lambda: clock["at"])
+    return clock
+
+
+@pytest.fixture
+def clock(_mid_session):
+    return _mid_session
+
+
+@pytest.fixture
+def sbin(db):
+    return InstrumentFactory(exchange="NSE", symbol="SBIN", tick_size="0.05", lot_size=1)
+
+
+@pytest.fixture
+def sandbox(db, sbin):
+    return Sandbox(UserFactory())
+
+
+@pytest.fixture
+def other_sandbox(db, sbin):
+    return Sandbox(UserFactory())
