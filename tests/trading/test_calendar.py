@@ -157,7 +157,10 @@ def test_an_unknown_exchange_is_named_in_the_error(settings):
     with pytest.raises(ValueError, match="'LSE'"):
         calendar.market_status("LSE", ist(*MONDAY, 10, 0))
     with pytest.raises(ValueError, match="'XYZ'"):
-        calendar.check_market_open("XYZ", ist(*MONDAY, 10, 0))
+        calendar.next_open("XYZ", ist(*MONDAY, 10, 0))
+    # The order path refuses (fails closed) instead of raising.
+    refusal = calendar.check_market_open("NCO", ist(*MONDAY, 10, 0))
+    assert refusal == "No trading hours are configured for exchange 'NCO'"
 
 
 def test_a_second_call_costs_no_query(django_assert_num_queries, settings):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -110,17 +110,7 @@ def _generation() -> tuple[str, dict[str, tuple[int, str]]]:
     return record
 
 
-def _resolve(exchange: str) -> tuple[str, str, int, ZoneInfo]:
-    """(canonical code, token, template id, zone) for an exchange; ValueError if it is unknown."""
-    code = DERIVED_EXCHANGES.get(exchange.upper(), exchange.upper())
-    token, index = _generation()
-    if code not in index:
-        raise ValueError(f"Unknown exchange {exchange!r}: no active trading-hours template lists it.")
-    template_id, zone = index[code]
-    return code, token, template_id, ZoneInfo(zone)
-
-
-def _plan(code: str, token: str, template_id: int, day: dt.date) -> _Plan:
+def _cached_plan(code: str, token: str, template_id: int, day: dt.date) -> _Plan:
     key = f"trading:calendar:{token}:day:{code}:{day.isoformat()}"
     plan = cache.get(key)
     if plan is None:
@@ -173,23 +163,6 @@ def _aware(at: dt.datetime | None) -> dt.datetime:
     return at
 
 
-def _open_windows(code: str, token: str, template_id: int, zone: ZoneInfo, day: dt.date):
-    windows, _, _ = _plan(code, token, template_id, day)
-    for state, start, end in windows:
-        if state == MarketState.OPEN:
-            yield dt.datetime.combine(day, start, zone), dt.datetime.combine(day, end, zone)
-
-
-def _next_window(code: str, token: str, template_id: int, zone: ZoneInfo, at: dt.datetime):
-    """The first OPEN window that contains `at` or starts after it, as aware datetimes."""
-    first_day = at.astimezone(zone).date()
-    for offset in range(_SEARCH_DAYS):
-        for start, end in _open_windows(code, token, template_id, zone, first_day + dt.timedelta(days=offset)):
-            if end > at:
-                return start, end
-    raise ValueError(f"{code} has no trading session in the next {_SEARCH_DAYS} days.")
-
-
 def _gap_reason(windows, local: dt.time, tz_name: str) -> str:
     """Why a normal trading day is not in session at `local` (between or around its windows)."""
     regular = next((w for w in windows if w[0] == MarketState.OPEN), None)
@@ -208,28 +181,67 @@ _WINDOW_REASONS = {
 }
 
 
+@dataclass
+class _Exchange:
+    """One exchange's calendar for the length of one call: resolved once, each day's plan fetched once."""
+
+    code: str
+    token: str
+    template_id: int
+    zone: ZoneInfo
+    plans: dict[dt.date, _Plan] = field(default_factory=dict)
+
+    @classmethod
+    def resolve(cls, exchange: str) -> _Exchange:
+        """ValueError naming the exchange if no active template lists it (or its parent)."""
+        code = DERIVED_EXCHANGES.get(exchange.upper(), exchange.upper())
+        token, index = _generation()
+        if code not in index:
+            raise ValueError(f"Unknown exchange {exchange!r}: no active trading-hours template lists it.")
+        template_id, zone = index[code]
+        return cls(code, token, template_id, ZoneInfo(zone))
+
+    def plan(self, day: dt.date) -> _Plan:
+        if day not in self.plans:
+            self.plans[day] = _cached_plan(self.code, self.token, self.template_id, day)
+        return self.plans[day]
+
+    def open_windows(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+        return [
+            (dt.datetime.combine(day, start, self.zone), dt.datetime.combine(day, end, self.zone))
+            for state, start, end in self.plan(day)[0]
+            if state == MarketState.OPEN
+        ]
+
+    def next_window(self, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """The first OPEN window that contains `at` or starts after it."""
+        first_day = at.astimezone(self.zone).date()
+        for offset in range(_SEARCH_DAYS):
+            for start, end in self.open_windows(first_day + dt.timedelta(days=offset)):
+                if end > at:
+                    return start, end
+        raise ValueError(f"{self.code} has no trading session in the next {_SEARCH_DAYS} days.")
+
+    def state(self, at: dt.datetime) -> tuple[MarketState, str]:
+        local = at.astimezone(self.zone)
+        tz_name = local.tzname() or str(self.zone)
+        windows, closed_reason, holiday_open_reason = self.plan(local.date())
+        for window_state, start, end in windows:
+            if start <= local.time() < end:
+                state = MarketState(window_state)
+                return state, holiday_open_reason or f"{_WINDOW_REASONS[state]} {_hhmm(start)}-{_hhmm(end)} {tz_name}"
+        # Only a normal trading day lacks a closed_reason: say where in the day `at` falls.
+        return MarketState.CLOSED, closed_reason or _gap_reason(windows, local.time(), tz_name)
+
+
 def market_status(exchange: str, at: dt.datetime | None = None) -> MarketStatus:
     """The exchange's state at `at` (default now), why, and its current or next OPEN window."""
     at = _aware(at)
     if exchange.upper() in ALWAYS_OPEN:
         return MarketStatus(exchange.upper(), MarketState.OPEN, "Trades around the clock", at, None)
-    code, token, template_id, zone = _resolve(exchange)
-    local = at.astimezone(zone)
-    tz_name = local.tzname() or str(zone)
-    windows, closed_reason, holiday_open_reason = _plan(code, token, template_id, local.date())
-
-    state, reason = MarketState.CLOSED, closed_reason
-    for window_state, start, end in windows:
-        if start <= local.time() < end:
-            state = MarketState(window_state)
-            reason = holiday_open_reason or (
-                f"{_WINDOW_REASONS[state]} {_hhmm(start)}-{_hhmm(end)} {tz_name}"
-            )
-            break
-    else:
-        if reason is None:  # a normal trading day, outside its windows
-            reason = _gap_reason(windows, local.time(), tz_name)
-    opens_at, closes_at = _next_window(code, token, template_id, zone, at)
+    calendar = _Exchange.resolve(exchange)
+    state, reason = calendar.state(at)
+    opens_at, closes_at = calendar.next_window(at)
     return MarketStatus(exchange.upper(), state, reason, opens_at, closes_at)
 
 
@@ -243,8 +255,7 @@ def next_open(exchange: str, at: dt.datetime | None = None) -> dt.datetime:
     at = _aware(at)
     if exchange.upper() in ALWAYS_OPEN:
         return at
-    code, token, template_id, zone = _resolve(exchange)
-    start, _ = _next_window(code, token, template_id, zone, at)
+    start, _ = _Exchange.resolve(exchange).next_window(at)
     return max(start, at)
 
 
@@ -257,8 +268,7 @@ def session_window(exchange: str, date: dt.date) -> tuple[dt.datetime, dt.dateti
         zone = ZoneInfo(settings.TIME_ZONE)
         start = dt.datetime.combine(date, dt.time.min, zone)
         return start, dt.datetime.combine(date + dt.timedelta(days=1), dt.time.min, zone)
-    code, token, template_id, zone = _resolve(exchange)
-    windows = list(_open_windows(code, token, template_id, zone, date))
+    windows = _Exchange.resolve(exchange).open_windows(date)
     if not windows:
         return None
     return windows[0][0], windows[-1][1]
@@ -317,13 +327,19 @@ def holidays(year: int) -> list[dict]:
 def check_market_open(exchange: str, at: dt.datetime | None = None) -> str | None:
     """The order pipeline's hook: None when an order may go to the exchange now, else why not.
 
-    Orders are accepted in pre-open order entry and in the normal market. Honours
+    Orders are accepted in pre-open order entry and in the normal market. An exchange the calendar
+    does not know is refused (fail closed) rather than raising in the order path. Honours
     settings.ENFORCE_MARKET_HOURS (off: always None). No database query once the day is cached.
     """
-    if not settings.ENFORCE_MARKET_HOURS:
+    if not settings.ENFORCE_MARKET_HOURS or exchange.upper() in ALWAYS_OPEN:
         return None
-    status = market_status(exchange, at)
-    if status.state in ORDER_STATES:
+    at = _aware(at)
+    try:
+        calendar = _Exchange.resolve(exchange)
+    except ValueError:
+        return f"No trading hours are configured for exchange {exchange!r}"
+    state, reason = calendar.state(at)
+    if state in ORDER_STATES:
         return None
-    opens = status.opens_at
-    return f"{status.exchange} is closed: {status.reason}; opens {opens:%Y-%m-%d %H:%M} {opens.tzname()}"
+    opens, _ = calendar.next_window(at)
+    return f"{calendar.code} is closed: {reason}; opens {opens:%Y-%m-%d %H:%M} {opens.tzname()}"
