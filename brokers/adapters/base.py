@@ -228,6 +228,11 @@ class BrokerAdapter(abc.ABC):
     def __init__(self, context: AdapterContext) -> None:
         self.context = context
 
+    @classmethod
+    def validate_credentials(cls, credentials: dict[str, Any]) -> dict[str, str]:
+        """Problems with a TradingAccount's credentials, by field name (empty when usable)."""
+        return {}
+
     @abc.abstractmethod
     def place_order(self, order: OrderRequest) -> OrderResult: ...
 

@@ -179,6 +179,21 @@ class OpenAlgoAdapter(BrokerAdapter):
         self.api_key = str(creds.get("api_key") or "").strip()
         self._client = client
 
+    @classmethod
+    def validate_credentials(cls, credentials: dict[str, Any]) -> dict[str, str]:
+        errors = {}
+        host = str(credentials.get("host_url") or "").strip()
+        if not host:
+            errors["host_url"] = "host_url is required (e.g. http://127.0.0.1:5000)."
+        elif not host.startswith(("http://", "https://")):
+            errors["host_url"] = "host_url must start with http:// or https://."
+        socket = str(credentials.get("websocket_url") or "").strip()
+        if socket and not socket.startswith(("ws://", "wss://")):
+            errors["websocket_url"] = "websocket_url must start with ws:// or wss://."
+        if not str(credentials.get("api_key") or "").strip():
+            errors["api_key"] = "api_key (the OpenAlgo server's API key) is required."
+        return errors
+
     # -- transport --
     @property
     def client(self) -> httpx.Client:

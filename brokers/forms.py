@@ -1,0 +1,79 @@
+"""The trading-account form: credentials are write-only inputs, kept when left blank."""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from brokers.adapters.registry import UnknownBroker, adapter_class, broker_names
+from brokers.models import TradingAccount
+
+FIELD_PREFIX = "credential_"
+
+
+def credential_fields_by_broker() -> dict[str, tuple[str, ...]]:
+    """Each registered broker's credential field names (brokers whose module fails to import: none)."""
+    result = {}
+    for name in broker_names():
+        try:
+            result[name] = tuple(adapter_class(name).credential_fields)
+        except (UnknownBroker, ImportError):
+            result[name] = ()
+    return result
+
+
+class TradingAccountForm(forms.ModelForm):
+    """Shows one password-style input per credential field of any broker; values are never rendered.
+
+    A blank input keeps the stored value; "clear credentials" removes them all. Only the chosen
+    broker's fields are stored.
+    """
+
+    clear_credentials = forms.BooleanField(required=False, help_text="Remove every stored credential.")
+
+    class Meta:
+        model = TradingAccount
+        fields = ["user", "name", "broker", "is_active", "priority"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.by_broker = credential_fields_by_broker()
+        stored = (self.instance.credentials or {}) if self.instance.pk else {}
+        names: dict[str, list[str]] = {}
+        for broker, fields in self.by_broker.items():
+            for name in fields:
+                names.setdefault(name, []).append(broker)
+        for name, brokers in sorted(names.items()):
+            state = "set; leave blank to keep it" if stored.get(name) not in (None, "") else "not set"
+            self.fields[FIELD_PREFIX + name] = forms.CharField(
+                label=name, required=False, strip=True,
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                help_text=f"Used by {', '.join(brokers)}. Currently {state}.",
+            )
+
+    def merged_credentials(self) -> dict[str, Any]:
+        broker = self.cleaned_data.get("broker")
+        wanted = self.by_broker.get(broker, ())
+        old = {} if self.cleaned_data.get("clear_credentials") else dict(self.instance.credentials or {})
+        merged = {name: old[name] for name in wanted if old.get(name) not in (None, "")}
+        for name in wanted:
+            value = self.cleaned_data.get(FIELD_PREFIX + name)
+            if value:
+                merged[name] = value
+        return merged
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        broker = cleaned.get("broker")
+        if broker in self.by_broker:
+            credentials = self.merged_credentials()
+            try:
+                problems = adapter_class(broker).validate_credentials(credentials)
+            except ImportError as exc:
+                self.add_error("broker", f"The {broker} adapter cannot be loaded: {exc}")
+                return cleaned
+            for name, problem in problems.items():
+                field = FIELD_PREFIX + name
+                self.add_error(field if field in self.fields else None, problem)
+            self.instance.credentials = credentials
+        return cleaned
