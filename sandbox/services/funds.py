@@ -123,7 +123,7 @@ def check_invariant(user: int | object) -> SandboxFunds:
     Raises InvariantBroken naming what disagrees; returns the funds row when all agree.
     """
     user_id = user if isinstance(user, int) else user.pk
-    funds = SandboxFunds.objects.get(user_id=user_id)
+    funds = get_funds(user_id)  # a sandbox never used is opened: it reconciles trivially
     problems = []
     if funds.available + funds.used_margin != funds.starting_capital + funds.realized_pnl:
         problems.append(f"available {funds.available} + used {funds.used_margin} != capital "

@@ -42,3 +42,8 @@ def now() -> dt.datetime:
 def ist_date(at: dt.datetime | None = None) -> dt.date:
     """The trading day (IST) of an aware time."""
     return (at or timezone.now()).astimezone(IST).date()
+
+
+def qty_text(quantity: Decimal) -> str:
+    """A quantity as people write it: 10, 2.5 (no trailing zeros, no exponent)."""
+    return f"{quantity.normalize():f}"

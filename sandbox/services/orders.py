@@ -29,7 +29,7 @@ from sandbox.services.config import get_config
 from sandbox.services.fills import execute, make_id
 from sandbox.services.funds import InsufficientFunds, block, lock_funds, release
 from sandbox.services.margin import required
-from sandbox.services.money import IST, ZERO, now
+from sandbox.services.money import IST, ZERO, now, qty_text
 
 STOP_TYPES = (PriceType.SL, PriceType.SL_M)
 
@@ -64,7 +64,7 @@ def _check_shape(exchange: str, action: str, quantity: Decimal, price_type: str,
     if exchange != "CRYPTO" and quantity != quantity.to_integral_value():
         raise Rejection(f"Quantity {quantity} must be a whole number on {exchange}")
     if quantity % lot_size:
-        raise Rejection(f"Quantity {quantity.normalize()} is not a multiple of the lot size {lot_size}")
+        raise Rejection(f"Quantity {qty_text(quantity)} is not a multiple of the lot size {lot_size}")
     if price_type in (PriceType.LIMIT, PriceType.SL) and price <= 0:
         raise Rejection(f"{price_type} orders need a positive price")
     if price_type in STOP_TYPES and trigger <= 0:
@@ -104,8 +104,8 @@ def _check_delivery_sell(user_id: int, order: NewOrder, position_qty: Decimal) -
                .aggregate(q=models.Sum(models.F("quantity") - models.F("filled_quantity")))["q"]) or ZERO
     sellable = holding + max(position_qty, ZERO) - pending
     if order.quantity > sellable:
-        raise Rejection(f"CNC sell of {order.quantity.normalize()} exceeds holdings: "
-                        f"{max(sellable, ZERO).normalize()} sellable")
+        raise Rejection(f"CNC sell of {qty_text(order.quantity)} exceeds holdings: "
+                        f"{qty_text(max(sellable, ZERO))} sellable")
 
 
 def _margin_needed(config: SandboxConfig, order: NewOrder | SandboxOrder, position_qty: Decimal, quantity: Decimal,

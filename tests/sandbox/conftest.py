@@ -1,10 +1,24 @@
 """Sandbox fixtures: a user's sandbox, instruments, and a fixed time of day inside market hours."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from sandbox.services import orders
 from tests.sandbox.factories import InstrumentFactory, Sandbox, UserFactory, ist
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings):
+    """Prices live in the cache under shared names ("price:NSE:SBIN"); a suite running at the same time
+    on the same var/test file cache would see ours and we theirs. Each run gets its own cache."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": f"sandbox-tests-{os.getpid()}"}}
+    yield
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
