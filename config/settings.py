@@ -199,6 +199,7 @@ TIME_ZONE = env.str("TIME_ZONE", default="Asia/Kolkata")  # displayed in
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
