@@ -12,7 +12,7 @@ from typing import Any
 
 from trading.models import Action, EventLevel, Order, OrderSource, OrderStatus, PriceType
 from trading.services import pipeline, records, risk
-from trading.services.errors import BrokerFailure, RiskRefused, TradingError
+from trading.services.errors import RiskRefused, TradingError
 from trading.services.routing import adapter_for_user
 from trading.services.validation import OrderSpec
 
@@ -156,7 +156,7 @@ def close_positions(user: Any, strategy: str = "", *, strategy_only: bool = Fals
     route = adapter_for_user(user, account_name)
     positions = pipeline._broker_call(route[0].positions, "")
     nets = strategy_nets(user, strategy, route) if strategy_only else None
-    placed, failures = [], []
+    placed, failures, first_error = [], [], None
     for position in positions:
         quantity = position.quantity
         if nets is not None:
@@ -173,6 +173,8 @@ def close_positions(user: Any, strategy: str = "", *, strategy_only: bool = Fals
                                          reduces_risk=True))
         except TradingError as exc:
             failures.append(f"{position.exchange}:{position.symbol}: {exc.message}")
-    if failures and not placed:
-        raise BrokerFailure("Failed to close positions: " + "; ".join(failures))
+            first_error = first_error or exc
+    if first_error is not None and not placed:
+        # Nothing closed: answer with the first failure's status (a refusal 400, a broker fault 500).
+        raise TradingError("Failed to close positions: " + "; ".join(failures), status=first_error.status)
     return placed, failures
