@@ -1,0 +1,80 @@
+"""Orders outside analyze mode go to the trading account's broker; their fills are booked here."""
+from decimal import Decimal
+
+import pytest
+
+from tests.trading.conftest import make_trader, order
+from tests.trading.factories import TradingAccountFactory
+from trading.models import Order, Position, PositionEvent, PositionHistory, Trade
+from trading.services.records import apply_fill
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live(market):
+    trader = make_trader(analyze=False)
+    trader.account = TradingAccountFactory(user=trader.user, name="main")
+    return trader
+
+
+def test_it_routes_to_the_primary_account_and_books_the_fill(live):
+    response = live.post("placeorder", order(quantity="10"))
+    assert response.status_code == 200, response.json()
+    assert "mode" not in response.json()
+    row = Order.objects.get()
+    assert row.account == live.account
+    assert not row.is_analyze
+    trade = Trade.objects.get()
+    assert (trade.order, trade.quantity, trade.price, trade.account) == (row, 10, Decimal("800.05"), live.account)
+    position = Position.objects.get()
+    assert (position.net_quantity, position.average_price) == (10, Decimal("800.05"))
+    assert PositionHistory.objects.get().event == PositionEvent.OPEN
+
+
+def test_a_named_account_is_used_and_an_unknown_name_is_400(live):
+    other = TradingAccountFactory(user=live.user, name="second", is_primary=False)
+    assert live.post("placeorder", order(account="second")).status_code == 200
+    assert Order.objects.get().account == other
+    response = live.post("placeorder", order(account="nope"))
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("account:")
+
+
+def test_an_inactive_primary_account_is_not_used(live):
+    live.account.is_active = False
+    live.account.save()
+    response = live.post("placeorder", order())
+    assert response.status_code == 400
+    assert "trading account" in response.json()["message"]
+
+
+def test_the_daily_loss_limit_reads_todays_realized_loss(live):
+    from accounts.services.risk import update_risk_settings
+
+    update_risk_settings(live.user, daily_loss_limit=Decimal("500"))
+    Position.objects.create(user=live.user, account=live.account, exchange="NSE", symbol="SBIN", product="MIS",
+                            realized_pnl=Decimal("-500"))
+    response = live.post("placeorder", order())
+    assert response.status_code == 400
+    assert "Daily loss limit" in response.json()["message"]
+
+
+@pytest.mark.parametrize(("fills", "net", "avg", "realized", "kinds"), [
+    ([(10, "100")], 10, "100", "0", ["OPEN"]),
+    ([(10, "100"), (10, "110")], 20, "105", "0", ["OPEN", "INCREASE"]),
+    ([(10, "100"), (-4, "110")], 6, "100", "40", ["OPEN", "DECREASE"]),
+    ([(10, "100"), (-10, "90")], 0, "0", "-100", ["OPEN", "CLOSE"]),
+    ([(10, "100"), (-15, "120")], -5, "120", "200", ["OPEN", "REVERSE"]),
+    ([(-10, "100"), (10, "90")], 0, "0", "100", ["OPEN", "CLOSE"]),
+])
+def test_apply_fill(fills, net, avg, realized, kinds):
+    position = Position(net_quantity=Decimal(0))
+    seen = []
+    for quantity, price in fills:
+        kind, _ = apply_fill(position, Decimal(quantity), Decimal(price))
+        seen.append(kind)
+    assert position.net_quantity == net
+    assert position.average_price == Decimal(avg)
+    assert position.realized_pnl == Decimal(realized)
+    assert seen == kinds
