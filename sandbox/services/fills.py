@@ -28,7 +28,7 @@ from sandbox.models import (
 from sandbox.services import funds as funds_service
 from sandbox.services import instruments
 from sandbox.services.margin import leverage, margin
-from sandbox.services.money import ZERO, now, paisa, tick_down, tick_up
+from sandbox.services.money import IST, ZERO, now, paisa, tick_down, tick_up
 from sandbox.services.prices import PriceQuote
 
 AVG_PLACES = Decimal("0.000000000001")  # 12 places: see SandboxPosition
@@ -46,9 +46,10 @@ class Decision:
 
 
 def make_id(prefix: str = "") -> str:
-    """A sortable, unique-enough id: the time to the microsecond plus random digits (a unique
-    constraint backs it)."""
-    return f"{prefix}{now():%y%m%d%H%M%S%f}{secrets.randbelow(10_000):04d}"
+    """A sortable id: the wall clock (IST) to the microsecond plus four random digits; the unique
+    constraint backs it. The real clock, not timezone.now(), so tests that fix the time still get
+    distinct ids."""
+    return f"{prefix}{dt.datetime.now(IST):%y%m%d%H%M%S%f}{secrets.randbelow(10_000):04d}"
 
 
 def _slipped(price: Decimal, action: str, config: SandboxConfig, tick: Decimal) -> Decimal:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.utils import timezone
 
-from sandbox.services import orders
 from tests.sandbox.factories import InstrumentFactory, Sandbox, UserFactory, ist
 
 
@@ -23,9 +23,10 @@ def _private_cache(settings):
 
 @pytest.fixture(autouse=True)
 def _mid_session(monkeypatch):
-    """Orders are placed at 10:00 IST unless a test moves the clock (the MIS cut-off depends on it)."""
+    """The clock stands at 10:00 IST on a trading day unless a test moves it (the MIS cut-off, the
+    calendar, today's P&L and T+1 settlement all read it). Patched where everything reads it."""
     clock = {"at": ist(10, 0)}
-    monkeypatch.setattr(orders, "now", lambda: clock["at"])
+    monkeypatch.setattr(timezone, "now", lambda: clock["at"])
     return clock
 
 

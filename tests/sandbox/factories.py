@@ -14,7 +14,7 @@ from sandbox.services.money import IST
 from sandbox.services.prices import set_price
 from tests.factories import UserFactory
 
-__all__ = ["InstrumentFactory", "Sandbox", "UserFactory", "ist"]
+__all__ = ["TRADING_DAY", "InstrumentFactory", "Sandbox", "UserFactory", "ist"]
 
 
 class InstrumentFactory(factory.django.DjangoModelFactory):
@@ -31,9 +31,12 @@ class InstrumentFactory(factory.django.DjangoModelFactory):
     tick_size = Decimal("0.05")
 
 
+#: The tests' trading day: a Wednesday that is no holiday on any exchange in the seeded calendar.
+TRADING_DAY = dt.date(2026, 11, 25)
+
+
 def ist(hour: int, minute: int = 0, day: dt.date | None = None) -> dt.datetime:
-    day = day or dt.datetime.now(IST).date()
-    return dt.datetime.combine(day, dt.time(hour, minute), IST)
+    return dt.datetime.combine(day or TRADING_DAY, dt.time(hour, minute), IST)
 
 
 class Sandbox:

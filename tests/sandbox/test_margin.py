@@ -127,5 +127,6 @@ def test_a_resting_order_the_funds_no_longer_cover_is_rejected_at_fill(sandbox):
     price("SBIN", "1100", owners=[sandbox])  # the short would need 100 x 1100 / 5 = 22,000
     order = SandboxOrder.objects.get(order_id=exit_order.broker_order_id)
     assert order.status == OrderStatus.REJECTED
-    assert "Insufficient funds" in order.rejection_reason and "at fill" in order.rejection_reason
+    assert "Insufficient funds" in order.rejection_reason
+    assert "at fill" in order.rejection_reason
     assert sandbox.funds().available == D("10000.00")

@@ -17,7 +17,7 @@ def _rejected(sandbox, match: str, **order) -> SandboxOrder:
         sandbox.place(**order)
     assert info.value.permanent
     row = SandboxOrder.objects.get(order_id=info.value.data["order_id"])
-    assert row.status == OrderStatus.REJECTED and row.margin_blocked == 0
+    assert (row.status, row.margin_blocked) == (OrderStatus.REJECTED, 0)
     sandbox.check()
     return row
 
