@@ -9,14 +9,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from brokers.forms import TradingAccountForm
+from brokers.forms import credential_inputs, trading_account_form
 from brokers.models import BrokerToken, FailoverEvent, Instrument, TradingAccount, WebSocketConnection
 from brokers.services import accounts as account_services
 
 
 @admin.register(TradingAccount)
 class TradingAccountAdmin(admin.ModelAdmin):
-    form = TradingAccountForm
     list_display = ["name", "user", "broker", "is_primary", "is_active", "priority", "connection_status",
                     "last_connected_at", "credentials_set"]
     list_filter = ["broker", "connection_status", "is_primary", "is_active"]
@@ -28,12 +27,15 @@ class TradingAccountAdmin(admin.ModelAdmin):
                        "created_at", "updated_at"]
     actions = ["make_primary", "test_connection"]
 
+    def get_form(self, request: HttpRequest, obj: TradingAccount | None = None, change: bool = False, **kwargs):
+        # Built per request: the credential inputs follow the registered brokers (settings).
+        kwargs["form"] = trading_account_form()
+        return super().get_form(request, obj, change, **kwargs)
+
     def get_fieldsets(self, request: HttpRequest, obj: TradingAccount | None = None):
-        form_fields = list(self.get_form(request, obj).base_fields)
-        credential_inputs = [f for f in form_fields if f.startswith("credential_")]
         return [
             (None, {"fields": ["user", "name", "broker", "is_active", "priority", "is_primary"]}),
-            ("Credentials (write-only)", {"fields": ["credentials_set", *credential_inputs, "clear_credentials"]}),
+            ("Credentials (write-only)", {"fields": ["credentials_set", *credential_inputs(), "clear_credentials"]}),
             ("Connection", {"fields": ["connection_status", "last_connected_at", "last_error"]}),
             ("Record", {"fields": ["created_at", "updated_at"]}),
         ]

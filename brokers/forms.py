@@ -39,17 +39,10 @@ class TradingAccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.by_broker = credential_fields_by_broker()
         stored = (self.instance.credentials or {}) if self.instance.pk else {}
-        names: dict[str, list[str]] = {}
-        for broker, fields in self.by_broker.items():
-            for name in fields:
-                names.setdefault(name, []).append(broker)
-        for name, brokers in sorted(names.items()):
-            state = "set; leave blank to keep it" if stored.get(name) not in (None, "") else "not set"
-            self.fields[FIELD_PREFIX + name] = forms.CharField(
-                label=name, required=False, strip=True,
-                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-                help_text=f"Used by {', '.join(brokers)}. Currently {state}.",
-            )
+        for field_name, field in self.fields.items():
+            if field_name.startswith(FIELD_PREFIX):
+                is_set = stored.get(field_name.removeprefix(FIELD_PREFIX)) not in (None, "")
+                field.help_text += " Currently " + ("set; leave blank to keep it." if is_set else "not set.")
 
     def merged_credentials(self) -> dict[str, Any]:
         broker = self.cleaned_data.get("broker")
@@ -77,3 +70,24 @@ class TradingAccountForm(forms.ModelForm):
                 self.add_error(field if field in self.fields else None, problem)
             self.instance.credentials = credentials
         return cleaned
+
+
+def credential_inputs() -> dict[str, forms.CharField]:
+    """One write-only input per credential name used by any registered broker."""
+    users: dict[str, list[str]] = {}
+    for broker, names in credential_fields_by_broker().items():
+        for name in names:
+            users.setdefault(name, []).append(broker)
+    return {
+        FIELD_PREFIX + name: forms.CharField(
+            label=name, required=False, strip=True,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+            help_text=f"Used by {', '.join(brokers)}.",
+        )
+        for name, brokers in sorted(users.items())
+    }
+
+
+def trading_account_form() -> type[TradingAccountForm]:
+    """The form class with the credential inputs declared (the admin builds forms from declared fields)."""
+    return type("TradingAccountCredentialsForm", (TradingAccountForm,), credential_inputs())
