@@ -2,10 +2,14 @@
 
 Failed second factors are counted per user in the shared cache with the same limit and cool-off as
 the password lock-out (AXES_FAILURE_LIMIT, AXES_COOLOFF_TIME): a stolen password alone cannot be
-followed by an unbounded guessing of six-digit codes.
+followed by an unbounded guessing of six-digit codes. Backup codes are kept as peppered HMACs, never
+in plain text. (The TOTP seed is django-otp's hex column: it must be readable to compute codes.)
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from base64 import b32encode
 from datetime import timedelta
 
@@ -25,6 +29,7 @@ from accounts.models import Activity, User
 from accounts.services.activity import log_activity
 
 BACKUP_CODE_COUNT = 10
+BACKUP_CODE_BYTES = 6  # 48 random bits, shown as 10 base32 characters
 TOTP_DEVICE_NAME = "Authenticator app"
 BACKUP_DEVICE_NAME = "Backup codes"
 
@@ -91,10 +96,18 @@ def generate_backup_codes(user: User, request: HttpRequest | None = None) -> lis
         device, _ = StaticDevice.objects.get_or_create(user=user, name=BACKUP_DEVICE_NAME,
                                                        defaults={"confirmed": True})
         device.token_set.all().delete()
-        codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-        StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+        codes = [b32encode(secrets.token_bytes(BACKUP_CODE_BYTES)).decode().rstrip("=").lower()
+                 for _ in range(BACKUP_CODE_COUNT)]
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=stored_form(c)) for c in codes)
     log_activity(Activity.BACKUP_CODES, user=user, request=request, count=len(codes))
     return codes
+
+
+def stored_form(code: str) -> str:
+    """A backup code as kept in StaticToken.token: a peppered HMAC (16 hex characters fit the column),
+    so the database never holds a usable code; django-otp compares stored forms."""
+    digest = hmac.new(settings.API_KEY_PEPPER.encode(), normalise(code).encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]
 
 
 def backup_codes_left(user: User) -> int:
@@ -104,7 +117,7 @@ def backup_codes_left(user: User) -> int:
 # --- Verification and lock-out --------------------------------------------------------------------
 
 def normalise(code: str) -> str:
-    return "".join((code or "").split()).lower()
+    return "".join((code or "").replace("-", " ").split()).lower()
 
 
 def verify(user: User, code: str, request: HttpRequest | None = None) -> Device | None:
@@ -123,7 +136,7 @@ def verify(user: User, code: str, request: HttpRequest | None = None) -> Device 
             for candidate in devices_for_user(user, confirmed=True, for_verify=True):
                 if isinstance(candidate, TOTPDevice) != wants_totp:
                     continue
-                if candidate.verify_token(code):
+                if candidate.verify_token(code if wants_totp else stored_form(code)):
                     device = candidate
                     break
     if device is None:

@@ -86,7 +86,12 @@ def test_a_full_database_dump_holds_no_password_api_key_or_secret():
     setting = UserSetting(user=user, key="broker_auth", is_encrypted=True)
     setting.set_value(SECRET)
     setting.save()
-    needles = [password, raw, secret_part, SECRET["token"]]
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.services import otp
+    TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    backup_codes = otp.generate_backup_codes(user)
+    needles = [password, raw, secret_part, SECRET["token"], *backup_codes]
 
     out = StringIO()
     call_command("dumpdata", stdout=out)

@@ -120,7 +120,7 @@ def test_a_backup_code_works_once(client, trader):
     enroll(trader)
     sign_in(client, trader, TOTPDevice.objects.get(user=trader))
     page = client.post(reverse("accounts:backup_codes"))
-    codes = re.findall(r"<li>([a-z2-7]{8})</li>", page.content.decode())
+    codes = re.findall(r"<li>([a-z2-7]{10})</li>", page.content.decode())
     assert len(codes) == 10
     assert Activity.BACKUP_CODES in actions_of(trader)
     client.post(reverse("accounts:logout"))
@@ -143,7 +143,7 @@ def test_the_backup_codes_page_shows_codes_only_when_generated(client, trader):
     sign_in(client, trader, device)
     page = client.get(reverse("accounts:backup_codes")).content.decode()
     assert "10" in page
-    assert not re.findall(r"<li>([a-z2-7]{8})</li>", page)
+    assert not re.findall(r"<li>([a-z2-7]{10})</li>", page)
 
 
 def test_an_operator_resets_a_users_second_factor(client, operator, trader):
