@@ -3,12 +3,20 @@ openalgo adapter can use another AlgoDesk (here: this one, on a live server) as 
 import pytest
 from openalgo import api
 
+from brokers.adapters.openalgo import close_clients
 from sandbox.models import SandboxOrder
 from tests.trading.conftest import make_trader, order
 from tests.trading.factories import TradingAccountFactory
 from trading.models import Order, OrderStatus
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_http_clients():
+    # The adapter pools a client per host; the live server's port is gone after the test.
+    yield
+    close_clients()
 
 
 def test_the_official_client_places_an_order_and_reads_it_back(live_server, market):
