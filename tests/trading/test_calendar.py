@@ -215,8 +215,12 @@ def test_holidays_2026_has_the_api_shape():
     assert {d for d in by_date if d.weekday() >= 5} == {
         dt.date(2026, 2, 15), dt.date(2026, 3, 21), dt.date(2026, 8, 15), dt.date(2026, 11, 8)
     }
-    muhurat = calendar.holidays(2025)
-    diwali = next(e for e in muhurat if e["date"] == dt.date(2025, 10, 21))
+    entries_2025 = calendar.holidays(2025)
+    nse_closed_2025 = [e["date"] for e in entries_2025 if "NSE" in e["closed_exchanges"]]
+    assert len(nse_closed_2025) == 13  # NSE's 14 holidays less Diwali, which had the Muhurat session
+    settlement = [e["date"] for e in entries_2025 if e["holiday_type"] == "SETTLEMENT_HOLIDAY"]
+    assert settlement == [dt.date(2025, 4, 1), dt.date(2025, 5, 12), dt.date(2025, 9, 5)]
+    diwali = next(e for e in entries_2025 if e["date"] == dt.date(2025, 10, 21))
     assert diwali["holiday_type"] == "SPECIAL_SESSION"
     assert [o["exchange"] for o in diwali["open_exchanges"]] == ["NSE", "BSE", "NFO", "BFO", "MCX", "NCDEX"]
 
