@@ -101,6 +101,19 @@ class ApiKeyAddForm(forms.ModelForm):
         fields = ["user", "name", "order_mode", "expires_at"]
 
 
+class ApiKeyChangeForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name", "order_mode", "expires_at"]
+
+    def clean_name(self) -> str:
+        # The user is read-only here, so the model's (user, name) constraint is not checked by the form.
+        name = self.cleaned_data["name"].strip()
+        if ApiKey.objects.filter(user_id=self.instance.user_id, name=name).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(f"{self.instance.user} already has a key named {name!r}.")
+        return name
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     """Shows the public prefix only; never the hash or the encrypted copy. Keys are made by the service."""
@@ -121,8 +134,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return f"{obj.prefix}.{MASK}" if obj.prefix else "-"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = ApiKeyAddForm
+        kwargs["form"] = ApiKeyAddForm if obj is None else ApiKeyChangeForm
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request, obj=None):
@@ -256,4 +268,7 @@ class DeviceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the "reset second factor" user action removes devices, and logs it
 

@@ -155,3 +155,17 @@ def test_a_non_staff_user_never_reaches_the_admin(client):
     user = UserFactory()
     sign_in(client, user, enroll(user))
     assert client.get("/admin/").status_code == 302
+
+
+def test_renaming_a_key_to_a_taken_name_is_a_form_error(staff, trader):
+    apikeys.create_key(trader, "first")
+    key, _ = apikeys.create_key(trader, "second")
+    url = reverse("admin:accounts_apikey_change", args=[key.pk])
+    response = staff.post(url, {"name": "first", "order_mode": "auto"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["name"]
+    response = staff.post(url, {"name": "renamed", "order_mode": "semi_auto"})
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert (key.name, key.order_mode) == ("renamed", "semi_auto")
+    assert ActivityLog.objects.get(action=Activity.APIKEY_CHANGED).details["changed"] == ["name", "order_mode"]

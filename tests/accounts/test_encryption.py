@@ -118,3 +118,17 @@ def test_a_full_database_dump_holds_no_password_api_key_or_secret():
                 for needle in needles:
                     assert needle not in text, f"{needle[:6]}… found in {table}"
     assert seen_rows > 0
+
+
+def test_the_rotation_finds_encrypted_fields_in_every_app():
+    from django.apps import apps
+
+    from accounts.fields import EncryptedTextField
+    from accounts.management.commands.rotate_encryption_keys import encrypted_models
+
+    found = {model: set(names) for model, names in encrypted_models()}
+    expected = {model: {f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)}
+                for model in apps.get_models() if not model._meta.proxy}
+    assert found == {m: names for m, names in expected.items() if names}
+    assert found[ApiKey] == {"key_encrypted"}
+    assert found[UserSetting] == {"encrypted_value"}
