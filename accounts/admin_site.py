@@ -22,6 +22,7 @@ class AlgoDeskAdminSite(OTPAdminSite):
     site_header = "AlgoDesk administration"
     site_title = "AlgoDesk admin"
     index_title = "Operations"
+    site_url = "/accounts/"  # "View site" leads to the self-service pages
     login_form = AdminAuthenticationForm
     login_template = "admin/login.html"
 
