@@ -154,13 +154,13 @@ class RandomWalk:
         self.volume: dict[tuple[str, str], int] = {}
         for item in symbols:
             exchange, symbol, price = parse_symbol_price(item, require_price=False)
+            stored = stored_quote(exchange, symbol)
             if price is None:
-                stored = stored_quote(exchange, symbol)
                 if stored is None:
                     raise FeedError(f"{exchange}:{symbol}: no start price given and none stored")
                 price = stored.ltp
             self.state[(exchange, symbol)] = price
-            self.volume[(exchange, symbol)] = 0
+            self.volume[(exchange, symbol)] = stored.volume if stored else 0  # the day's volume goes on
         if not self.state:
             raise FeedError("no symbols to simulate")
 

@@ -17,7 +17,7 @@ from sandbox.models import (
     SandboxPosition,
 )
 from sandbox.services.config import get_config
-from sandbox.services.money import ZERO, ist_date
+from sandbox.services.money import PAISA, ZERO, ist_date
 
 
 class InsufficientFunds(Exception):
@@ -114,7 +114,7 @@ def margin_held_by_books(user_id: int) -> Decimal:
     for model, extra in ((SandboxOrder, {"status__in": RESTING}), (SandboxPosition, {}), (SandboxHolding, {})):
         total += model.objects.filter(user_id=user_id, **extra).aggregate(
             s=models.Sum("margin_blocked"))["s"] or ZERO
-    return total
+    return total.quantize(PAISA)  # SQLite sums decimals in floating point
 
 
 def check_invariant(user: int | object) -> SandboxFunds:
@@ -135,8 +135,10 @@ def check_invariant(user: int | object) -> SandboxFunds:
     if anchor is None:
         problems.append("no opening ledger row")
     else:
-        sums = dict(FundsLedger.objects.filter(user_id=user_id, id__gt=anchor.id).values_list("kind")
-                    .annotate(s=models.Sum("amount")).values_list("kind", "s"))
+        # Quantized: SQLite sums decimals in floating point (PostgreSQL's numeric sums are exact).
+        sums = {kind: total.quantize(PAISA) for kind, total in
+                FundsLedger.objects.filter(user_id=user_id, id__gt=anchor.id).values_list("kind")
+                .annotate(s=models.Sum("amount")).values_list("kind", "s")}
         blocked, released = sums.get(LedgerKind.BLOCK, ZERO), sums.get(LedgerKind.RELEASE, ZERO)
         pnl = sums.get(LedgerKind.PNL, ZERO)
         if anchor.amount != funds.starting_capital:

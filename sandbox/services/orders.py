@@ -32,6 +32,7 @@ from sandbox.services.margin import required
 from sandbox.services.money import IST, ZERO, now, qty_text
 
 STOP_TYPES = (PriceType.SL, PriceType.SL_M)
+QTY_PLACES = Decimal("0.0001")
 
 
 class Rejection(Exception):
@@ -102,6 +103,7 @@ def _check_delivery_sell(user_id: int, order: NewOrder, position_qty: Decimal) -
     pending = (SandboxOrder.objects.filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol,
                                            product=Product.CNC, action=Action.SELL, status__in=RESTING)
                .aggregate(q=models.Sum(models.F("quantity") - models.F("filled_quantity")))["q"]) or ZERO
+    pending = Decimal(pending).quantize(QTY_PLACES)  # SQLite sums in floating point
     sellable = holding + max(position_qty, ZERO) - pending
     if order.quantity > sellable:
         raise Rejection(f"CNC sell of {qty_text(order.quantity)} exceeds holdings: "

@@ -37,6 +37,7 @@ class Command(BaseCommand):
         sim.add_argument("--volatility-bps", type=float, default=10.0, help="Step size, basis points (σ).")
 
     def handle(self, *args, action: str, **options) -> None:
+        self.verbosity = options["verbosity"]
         try:
             getattr(self, f"_{action}")(**options)
         except feeds.FeedError as exc:
