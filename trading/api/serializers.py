@@ -58,6 +58,11 @@ class TradingAccountSerializer(serializers.ModelSerializer):
             merged = {} if self.instance is None else dict(self.instance.credentials or {})
             merged.update(given)
             attrs["credentials"] = {k: v for k, v in merged.items() if v not in (None, "")}
+            # The adapter knows what a usable set looks like (required fields, URL schemes).
+            check = getattr(adapter_class(broker), "validate_credentials", None)
+            problems = check(attrs["credentials"]) if check else {}
+            if problems:
+                raise serializers.ValidationError({"credentials": problems})
         return attrs
 
 
@@ -82,7 +87,8 @@ class OrderCreateSerializer(serializers.Serializer):
     mode). The pipeline checks symbol, lot and tick size; this only checks types and choices."""
 
     account_id = serializers.IntegerField(required=False, allow_null=True)
-    strategy = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    # OpenAlgo requires a strategy tag; orders of the resource API are tagged "api" unless named.
+    strategy = serializers.CharField(max_length=100, required=False, default="api")
     exchange = serializers.ChoiceField(choices=Exchange.choices)
     symbol = serializers.CharField(max_length=64)
     action = serializers.ChoiceField(choices=Action.choices)
