@@ -108,6 +108,25 @@ def test_bad_order_input_is_400_naming_the_field(owner, fields, field):
     assert not Order.objects.exists()
 
 
+def test_a_risk_refusal_is_400_and_points_at_the_recorded_order(owner):
+    from accounts.models import RiskSettings
+
+    RiskSettings.objects.update_or_create(user=owner.user, defaults={"trading_enabled": False})
+    response = owner.post("orders/", BUY)
+    assert response.status_code == 400
+    body = response.json()
+    refused = Order.objects.get(pk=body["order_id"])
+    assert (refused.user_id, refused.status) == (owner.user.pk, OrderStatus.REJECTED)
+    assert body["detail"] == refused.rejection_reason
+
+
+def test_an_inactive_account_cannot_take_orders(owner):
+    account = TradingAccountFactory(user=owner.user, is_active=False, is_primary=False)
+    response = owner.post("orders/", {**BUY, "account_id": account.pk})
+    assert response.status_code == 400
+    assert response.json() == {"account_id": ["no such active trading account."]}
+
+
 def test_a_semi_auto_key_queues_the_order_for_approval(owner):
     semi = persona(owner.user, analyze=False, mode=OrderMode.SEMI_AUTO)
     response = semi.post("orders/", BUY)

@@ -36,7 +36,10 @@ def field_errors(message: str) -> dict[str, Any]:
 def domain_error_response(exc: Exception) -> Response | None:
     """The answer to a domain error, or None if `exc` is not one (then DRF or the 500 handler answers)."""
     if isinstance(exc, TradingError):
-        return Response(field_errors(exc.message), status=exc.status)
+        body = field_errors(exc.message)
+        if getattr(exc, "order_id", None):  # a refusal is recorded: say where
+            body["order_id"] = exc.order_id
+        return Response(body, status=exc.status)
     if isinstance(exc, DjangoValidationError):
         body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)

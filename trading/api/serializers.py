@@ -105,9 +105,9 @@ class OrderCreateSerializer(serializers.Serializer):
     def validate_account_id(self, value: int | None) -> TradingAccount | None:
         if value is None:
             return None
-        account = TradingAccount.objects.for_user(self.context["request"].user).filter(pk=value).first()
+        account = TradingAccount.objects.for_user(self.context["request"].user).active().filter(pk=value).first()
         if account is None:  # another user's account is as unknown as a missing one
-            raise serializers.ValidationError("no such trading account.")
+            raise serializers.ValidationError("no such active trading account.")
         return account
 
 
