@@ -24,6 +24,9 @@ from brokers.services.instruments import invalidate_cache
 REQUIRED_COLUMNS = ("exchange", "symbol", "instrument_type", "lot_size", "tick_size")
 OPTIONAL_COLUMNS = ("name", "underlying", "expiry", "strike", "freeze_qty")
 TOKEN_COLUMNS = ("token", "broker_symbol", "broker_exchange")
+# Frozen once: TextChoices.values rebuilds its list on every access, and this runs per row.
+EXCHANGES = frozenset(Exchange.values)
+INSTRUMENT_TYPES = frozenset(InstrumentType.values)
 DERIVATIVES = {InstrumentType.FUT, InstrumentType.CE, InstrumentType.PE}
 OPTIONS = {InstrumentType.CE, InstrumentType.PE}
 INSTRUMENT_FIELDS = ("name", "underlying", "instrument_type", "expiry", "strike", "lot_size", "tick_size",
@@ -59,17 +62,22 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
-    tokens: int = 0
+    tokens: int = 0  # broker tokens written (new or changed)
     errors: list[RowError] = field(default_factory=list)
 
     def line(self) -> str:
         text = (f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
                 f"skipped {self.skipped}")
-        return text + (f", broker tokens {self.tokens}" if self.tokens else "")
+        return text + (f", broker tokens written {self.tokens}" if self.tokens else "")
 
 
 def parse_expiry(text: str) -> date:
-    for fmt in ("%Y-%m-%d", "%d-%b-%y", "%d-%b-%Y"):
+    if len(text) == 10 and text[4] == "-":
+        try:
+            return date.fromisoformat(text)  # the common case, far cheaper than strptime
+        except ValueError:
+            pass
+    for fmt in ("%d-%b-%y", "%d-%b-%Y"):
         try:
             return datetime.strptime(text, fmt).date()
         except ValueError:
@@ -109,12 +117,12 @@ def _parse_row(raw: dict[str, str], line: int, broker: str | None) -> ParsedRow:
     """One CSV row to model values; raises ValueError naming the field and the problem."""
     row = {k: (v or "").strip() for k, v in raw.items() if k}
     exchange, symbol = row.get("exchange", "").upper(), row.get("symbol", "").upper()
-    if exchange not in Exchange.values:
+    if exchange not in EXCHANGES:
         raise ValueError(f"exchange {exchange!r} is not one of {', '.join(Exchange.values)}")
     if not symbol or len(symbol) > 64 or not _SYMBOL.match(symbol):
         raise ValueError(f"symbol {row.get('symbol', '')!r} is empty, too long or has invalid characters")
     kind = row.get("instrument_type", "").upper()
-    if kind not in InstrumentType.values:
+    if kind not in INSTRUMENT_TYPES:
         raise ValueError(f"instrument_type {kind!r} is not one of {', '.join(InstrumentType.values)}")
     expiry = parse_expiry(row["expiry"]) if row.get("expiry") else None
     if kind in DERIVATIVES and expiry is None:
@@ -228,17 +236,31 @@ def import_rows(rows: list[ParsedRow], *, broker: str | None = None, batch_size:
             if progress:
                 progress(len(chunk))
         if broker:
-            summary.tokens = _upsert_tokens(rows, broker, batch_size, progress)
+            summary.tokens = _upsert_tokens(rows, stored, broker, batch_size, progress)
         if changed or summary.tokens:
             transaction.on_commit(invalidate_cache)
     return summary
 
 
-def _upsert_tokens(rows: list[ParsedRow], broker: str, batch_size: int,
-                   progress: Callable[[int], None] | None) -> int:
-    ids = {key: values["id"] for key, values in _existing(rows, batch_size).items()}
-    tokens = [BrokerToken(instrument_id=ids[(row.exchange, row.symbol)], broker=broker, **row.token)
-              for row in rows if row.token]
+def _upsert_tokens(rows: list[ParsedRow], stored: dict[tuple[str, str], dict[str, Any]], broker: str,
+                   batch_size: int, progress: Callable[[int], None] | None) -> int:
+    """Write the broker's tokens that are new or changed; return how many were written."""
+    ids = {key: values["id"] for key, values in stored.items()}
+    created = [row for row in rows if (row.exchange, row.symbol) not in ids]
+    ids.update({key: values["id"] for key, values in _existing(created, batch_size).items()})
+    current: dict[int, tuple[str, str, str]] = {}
+    for chunk in _chunks(sorted(ids.values()), batch_size):
+        for instrument_id, *values in BrokerToken.objects.filter(broker=broker, instrument_id__in=chunk).values_list(
+                "instrument_id", "token", "broker_symbol", "broker_exchange"):
+            current[instrument_id] = tuple(values)
+    tokens = []
+    for row in rows:
+        instrument_id = ids[(row.exchange, row.symbol)]
+        if row.token and current.get(instrument_id) != (row.token["token"], row.token["broker_symbol"],
+                                                        row.token["broker_exchange"]):
+            tokens.append(BrokerToken(instrument_id=instrument_id, broker=broker, **row.token))
+    if progress and len(rows) > len(tokens):
+        progress(len(rows) - len(tokens))
     for chunk in _chunks(tokens, batch_size):
         BrokerToken.objects.bulk_create(chunk, update_conflicts=True, unique_fields=["broker", "instrument"],
                                         update_fields=["token", "broker_symbol", "broker_exchange"])

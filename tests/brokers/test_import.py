@@ -100,12 +100,14 @@ def test_it_imports_broker_tokens_with_broker(tmp_path):
             "NSE,ITC,ITC LTD,EQ,,,1,0.05,,,,\n")  # line 4: token missing
     out, err = run(str(write(tmp_path, text)), "--broker", "openalgo", "--batch-size", "1")
     assert "created 2" in out
-    assert "broker tokens 2" in out
+    assert "broker tokens written 2" in out
     assert "line 4: token is required with --broker" in err
     sbin = BrokerToken.objects.get(broker="openalgo", instrument__symbol="SBIN")
     assert (sbin.token, sbin.broker_symbol, sbin.broker_exchange) == ("3045", "SBIN-EQ", "NSE")
     assert BrokerToken.objects.get(instrument__symbol="NIFTY29DEC26FUT").broker_exchange == "NFO"
-    run(str(write(tmp_path, text.replace("3045", "3046"), "v2.csv")), "--broker", "openalgo")
+    out, _ = run(str(write(tmp_path, text.replace("3045", "3046"), "v2.csv")), "--broker", "openalgo")
+    assert "created 0, updated 0, unchanged 2" in out
+    assert "broker tokens written 1" in out  # only the changed token
     assert BrokerToken.objects.get(broker="openalgo", instrument__symbol="SBIN").token == "3046"
     assert BrokerToken.objects.count() == 2
 
