@@ -83,7 +83,9 @@ def test_a_bad_key_is_403(trader):
     assert response.json() == {"status": "error", "message": "Invalid openalgo apikey"}
 
 
-def test_the_query_count_of_a_sandbox_placeorder_is_pinned(trader, django_assert_max_num_queries):
+def test_the_query_count_of_a_sandbox_placeorder_is_pinned(trader, settings):
+    # A cache of this test's own: the shared file cache may be cleared by another test process meanwhile.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     trader.post("placeorder", order())  # warms the key, instrument, analyze-mode and sandbox caches
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -95,9 +97,10 @@ def test_the_query_count_of_a_sandbox_placeorder_is_pinned(trader, django_assert
     print("\n".join(q["sql"][:160] for q in ctx.captured_queries))
     # Ours: the user (auth), risk settings, the open/today counts, INSERT order, INSERT event, UPDATE order.
     assert len(ours) <= 6
-    # The whole request, the sandbox's own writes (and the test transaction's savepoints) included.
-    with django_assert_max_num_queries(24):
-        trader.post("placeorder", order())
+    # The whole request, the sandbox's own writes included; savepoints are the test transaction's artefact
+    # (in production an atomic block is BEGIN/COMMIT, which Django does not log as queries).
+    statements = [q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) <= 20
 
 
 def _table(sql: str) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
+from django.db import transaction
+
 from brokers.adapters import base as broker
 from brokers.adapters.base import BrokerAdapter, ModifyRequest, OrderInfo
 from brokers.models import TradingAccount
@@ -89,10 +91,12 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
     level = EventLevel.WARNING if order.status == OrderStatus.REJECTED else EventLevel.INFO
     events.append((level, f"Sent to {adapter.name}: {order.get_status_display()}",
                    {"orderid": order.broker_order_id, "message": result.message}))
-    records.add_events(order, events)
     order.broker_ms = records.ms(broker_s)
-    order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
-    records.save_fields(order, [*fields, "broker_ms", "overhead_ms"])
+    # One commit for the answer and its events: on PostgreSQL each commit is a WAL flush.
+    with transaction.atomic():
+        records.add_events(order, events)
+        order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
+        records.save_fields(order, [*fields, "broker_ms", "overhead_ms"])
     if order.account_id and order.filled_quantity > 0:
         records.record_fill(order, order.filled_quantity, order.average_price)
     if order.status == OrderStatus.REJECTED:
@@ -104,9 +108,10 @@ def fail(order: Order, reason: str, t0: float, t_broker: float, events: list) ->
     broker_s = perf_counter() - t_broker
     order.status, order.rejection_reason = OrderStatus.REJECTED, reason
     order.broker_ms = records.ms(broker_s)
-    order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
-    records.save_fields(order, ["status", "rejection_reason", "broker_ms", "overhead_ms"])
-    records.add_events(order, [*events, (EventLevel.ERROR, reason, {})])
+    with transaction.atomic():
+        order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
+        records.save_fields(order, ["status", "rejection_reason", "broker_ms", "overhead_ms"])
+        records.add_events(order, [*events, (EventLevel.ERROR, reason, {})])
 
 
 def orderid_of(order: Order) -> str:
