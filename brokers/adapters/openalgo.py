@@ -210,10 +210,16 @@ class OpenAlgoAdapter(BrokerAdapter):
         body = {"apikey": self.api_key, **(payload or {})}
         try:
             response = self.client.post(f"/api/v1/{path}", json=body)
-        except httpx.TimeoutException as exc:
-            raise BrokerUnavailable(f"OpenAlgo server timed out on {path}: {type(exc).__name__}.") from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing was sent: retrying or failing over cannot duplicate anything.
+            raise BrokerUnavailable(f"OpenAlgo server unreachable on {path}: {type(exc).__name__} {exc}.",
+                                    data={"sent": False}) from exc
         except httpx.TransportError as exc:
-            raise BrokerUnavailable(f"OpenAlgo server unreachable on {path}: {exc}.") from exc
+            # The request may have arrived: an order may exist at the broker. Callers check the order
+            # book (data["sent"]) before placing it again.
+            hint = " The order may have reached the broker." if order else ""
+            raise BrokerUnavailable(f"OpenAlgo server timed out or dropped the connection on {path}: "
+                                    f"{type(exc).__name__}.{hint}", data={"sent": True}) from exc
         try:
             data = response.json()
         except ValueError:

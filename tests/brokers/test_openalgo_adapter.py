@@ -187,16 +187,20 @@ def test_server_faults_are_transient(response):
     assert info.value.permanent is False
 
 
-@pytest.mark.parametrize("error", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"),
-                                   httpx.ConnectTimeout("slow"), httpx.RemoteProtocolError("closed")])
-def test_transport_failures_are_transient(error):
+@pytest.mark.parametrize(("error", "sent"), [
+    (httpx.ConnectError("refused"), False), (httpx.ConnectTimeout("slow"), False),
+    (httpx.ReadTimeout("slow"), True), (httpx.RemoteProtocolError("closed"), True),
+])
+def test_transport_failures_are_transient_and_say_whether_the_order_may_exist(error, sent):
     def handler(path, body):
         raise error
 
     adapter, _ = adapter_with(handler)
     with pytest.raises(BrokerUnavailable) as info:
-        adapter.ping()
+        adapter.place_order(OrderRequest(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1")))
     assert not info.value.permanent
+    assert info.value.data["sent"] is sent
+    assert ("may have reached the broker" in info.value.message) is sent
 
 
 def test_a_malformed_number_is_reported_not_guessed():
