@@ -81,7 +81,7 @@ class UserAdmin(DjangoUserAdmin):
         count = 0
         for user in queryset.filter(is_active=True).exclude(pk=request.user.pk):
             User.objects.filter(pk=user.pk).update(is_active=False)
-            log_activity(Activity.USER_CHANGED, user=user, request=request, actor=request.user,
+            log_activity(Activity.USER_DEACTIVATED, user=user, request=request, actor=request.user,
                          fields=["is_active"], operation="deactivate")
             count += 1
         self.message_user(request, f"{count} user(s) deactivated (you cannot deactivate yourself).")

@@ -1,12 +1,18 @@
 """Settings for the test suite: the real settings, with test-only defaults set before they are read.
 
-Tests keep their own var/ folder, so the file cache and queue of a running development server are
-never touched by a test run; the market calendar check is off (it has tests of its own).
+Each test process gets its own scratch var/ folder (file cache, queue, generated secrets), removed at
+exit, so concurrent test runs and a running development server never clear each other's cache. The
+market calendar check is off (it has tests of its own).
 """
+import atexit
 import os
-from pathlib import Path
+import shutil
+import tempfile
 
-os.environ.setdefault("ALGODESK_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+if "ALGODESK_VAR_DIR" not in os.environ:
+    _scratch = tempfile.mkdtemp(prefix="algodesk-test-")
+    atexit.register(shutil.rmtree, _scratch, ignore_errors=True)
+    os.environ["ALGODESK_VAR_DIR"] = _scratch
 os.environ.setdefault("ENFORCE_MARKET_HOURS", "false")
 
-from config.settings import *  # noqa: F403
+from config.settings import *  # noqa: E402, F403

@@ -77,7 +77,7 @@ def test_deactivating_users_is_logged_and_spares_the_operator(staff, operator, t
     operator.refresh_from_db()
     assert not trader.is_active
     assert operator.is_active
-    entry = ActivityLog.objects.get(user=trader, action=Activity.USER_CHANGED)
+    entry = ActivityLog.objects.get(user=trader, action=Activity.USER_DEACTIVATED)
     assert entry.actor == operator
     assert entry.details["fields"] == ["is_active"]
 
