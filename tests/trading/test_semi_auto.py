@@ -2,6 +2,7 @@
 import threading
 
 import pytest
+from django.db import connection
 
 from accounts.models import OrderMode
 from sandbox.models import SandboxOrder
@@ -74,8 +75,14 @@ def test_two_concurrent_approvals_place_it_once(semi, transactional_db):
     semi.post("placeorder", order())
     pending = PendingOrder.objects.get()
     operator = StaffFactory()
-    threads = [threading.Thread(target=approve_pending, args=(PendingOrder.objects.get(pk=pending.pk), operator))
-               for _ in range(2)]
+
+    def approve() -> None:
+        try:
+            approve_pending(PendingOrder.objects.get(pk=pending.pk), operator)
+        finally:
+            connection.close()  # each thread has its own connection; leave none open at teardown
+
+    threads = [threading.Thread(target=approve) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
