@@ -71,9 +71,10 @@ class SandboxOrder(models.Model):
         verbose_name = "sandbox order"
         ordering = ["-id"]
         indexes = [
-            # Matching: one instrument's resting orders; partial, so the index holds only the hot subset.
-            models.Index(fields=["exchange", "symbol", "status"], name="sandbox_order_resting",
-                         condition=models.Q(status__in=RESTING)),
+            # Matching: the instruments with resting orders (status range, distinct exchange/symbol) and
+            # one instrument's resting orders (two seeks). Not partial: SQLite cannot prove a partial
+            # index's condition from a query's bound parameters, so it would scan the table instead.
+            models.Index(fields=["status", "exchange", "symbol"], name="sandbox_order_matching"),
             # The order book of one user, newest first.
             models.Index(fields=["user", "-id"], name="sandbox_order_user"),
         ]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from sandbox.models import RESTING, Action, OrderStatus, PriceType, SandboxOrder
@@ -33,6 +34,41 @@ def crossing(quote: PriceQuote) -> Q:
                                                                      & trigger_hit)
 
 
+# The crossing query is compiled once per database and executed per instrument with its values: the
+# ORM's compilation of this OR-tree costs more than running it, and a sweep runs it per instrument.
+_EXCHANGE, _SYMBOL, _LTP = "\x00exchange", "\x00symbol", Decimal("-987654.3210")
+_compiled: dict[str, tuple[str, list]] = {}
+
+
+def _template(alias: str) -> tuple[str, list]:
+    if alias not in _compiled:
+        queryset = (SandboxOrder.objects.using(alias)
+                    .filter(exchange=_EXCHANGE, symbol=_SYMBOL, status__in=RESTING)
+                    .filter(crossing(PriceQuote(_EXCHANGE, _SYMBOL, _LTP))).order_by("id").values_list("pk", "user_id"))
+        sql, params = queryset.query.sql_with_params()
+        _compiled[alias] = (sql, list(params))
+    return _compiled[alias]
+
+
+def _bind(param, exchange: str, symbol: str, ltp: Decimal):
+    if param == _EXCHANGE:
+        return exchange
+    if param == _SYMBOL:
+        return symbol
+    if isinstance(param, (Decimal, str)) and str(param) == str(_LTP):
+        return type(param)(ltp) if isinstance(param, Decimal) else str(ltp)
+    return param
+
+
+def crossed_orders(exchange: str, symbol: str, ltp: Decimal) -> list[tuple[int, int]]:
+    """(order id, user id) of the instrument's resting orders that `ltp` may trigger or fill, oldest
+    first: one query."""
+    sql, params = _template(connection.alias)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_bind(p, exchange, symbol, ltp) for p in params])
+        return cursor.fetchall()
+
+
 def _match_one(pk: int, user_id: int, quote: PriceQuote) -> int:
     config = get_config()
     with transaction.atomic():
@@ -49,9 +85,7 @@ def match_instrument(exchange: str, symbol: str, quote: PriceQuote | None = None
     quote = quote or stored_quote(exchange, symbol)
     if quote is None:
         return 0
-    candidates = list(SandboxOrder.objects.filter(exchange=exchange, symbol=symbol, status__in=RESTING)
-                      .filter(crossing(quote)).order_by("id").values_list("pk", "user_id"))
-    return sum(_match_one(pk, user_id, quote) for pk, user_id in candidates)
+    return sum(_match_one(pk, user_id, quote) for pk, user_id in crossed_orders(exchange, symbol, quote.ltp))
 
 
 @dataclass

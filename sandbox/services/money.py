@@ -15,7 +15,7 @@ _GUARD = Decimal("0.000001")
 
 
 def paisa(value: Decimal) -> Decimal:
-    """Round money to the paisa, half up. A first rounding to 6 places removes the error a 12-place
+    """Round money to the paisa, halves away from zero. A first rounding to 6 places removes the error a 12-place
     average price leaves, so a value exactly on a half paisa rounds as its exact value would."""
     return value.quantize(_GUARD, rounding=ROUND_HALF_UP).quantize(PAISA, rounding=ROUND_HALF_UP)
 

@@ -2,7 +2,7 @@
 realized and unrealized P&L equal an independent computation in exact fractions, to the paisa.
 
 The convention both sides follow: weighted-average cost; each closing fill credits quantity × (price −
-average) rounded half up to the paisa (money moves fill by fill); unrealized is rounded once.
+average) rounded to the paisa, halves away from zero (money moves fill by fill); unrealized is rounded once.
 """
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ trades = st.lists(
 
 
 def exact_paisa(value: Fraction) -> Decimal:
-    """Round half up to the paisa from the exact fraction (no binary or decimal approximation)."""
-    scaled = value * 100
-    floor = scaled.numerator // scaled.denominator
-    if scaled - floor >= Fraction(1, 2):
-        floor += 1
-    return Decimal(floor) / 100
+    """Round to the paisa from the exact fraction, halves away from zero (commercial rounding)."""
+    scaled = abs(value) * 100
+    units = scaled.numerator // scaled.denominator
+    if scaled - units >= Fraction(1, 2):
+        units += 1
+    return Decimal(units if value >= 0 else -units) / 100
 
 
 def reference(sequence):
