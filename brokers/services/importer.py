@@ -47,7 +47,7 @@ class RowError:
         return f"line {self.line}: {self.reason}"
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedRow:
     line: int
     exchange: str
@@ -189,22 +189,25 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
-def _existing(rows: list[ParsedRow], batch_size: int) -> dict[tuple[str, str], dict[str, Any]]:
-    """The stored values of the file's instruments, by (exchange, symbol)."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
+def _existing(rows: list[ParsedRow], batch_size: int) -> dict[tuple[str, str], tuple]:
+    """The stored (id, *INSTRUMENT_FIELDS) of the file's instruments, by (exchange, symbol).
+
+    Tuples, not dicts or model instances: a full master has 100k+ rows.
+    """
+    found: dict[tuple[str, str], tuple] = {}
     by_exchange: dict[str, list[str]] = {}
     for row in rows:
         by_exchange.setdefault(row.exchange, []).append(row.symbol)
     for exchange, symbols in by_exchange.items():
         for chunk in _chunks(symbols, batch_size):
-            for values in Instrument.objects.filter(exchange=exchange, symbol__in=chunk).values(
-                    "id", "exchange", "symbol", *INSTRUMENT_FIELDS):
-                found[(values["exchange"], values["symbol"])] = values
+            for symbol, *values in Instrument.objects.filter(exchange=exchange, symbol__in=chunk).values_list(
+                    "symbol", "id", *INSTRUMENT_FIELDS):
+                found[(exchange, symbol)] = tuple(values)
     return found
 
 
-def _same(stored: dict[str, Any], new: dict[str, Any]) -> bool:
-    return all(stored[name] == new[name] for name in INSTRUMENT_FIELDS)
+def _same(stored: tuple, new: dict[str, Any]) -> bool:
+    return all(old == new[name] for old, name in zip(stored[1:], INSTRUMENT_FIELDS, strict=True))
 
 
 def import_rows(rows: list[ParsedRow], *, broker: str | None = None, batch_size: int = 1000,
@@ -217,7 +220,7 @@ def import_rows(rows: list[ParsedRow], *, broker: str | None = None, batch_size:
     summary = ImportSummary()
     with transaction.atomic():
         stored = _existing(rows, batch_size)
-        changed: list[Instrument] = []
+        changed: list[ParsedRow] = []
         for row in rows:
             current = stored.get((row.exchange, row.symbol))
             if current is None:
@@ -227,11 +230,13 @@ def import_rows(rows: list[ParsedRow], *, broker: str | None = None, batch_size:
                 continue
             else:
                 summary.updated += 1
-            changed.append(Instrument(exchange=row.exchange, symbol=row.symbol, **row.values))
+            changed.append(row)
         if progress and summary.unchanged:
             progress(summary.unchanged)
         for chunk in _chunks(changed, batch_size):
-            Instrument.objects.bulk_create(chunk, update_conflicts=True, unique_fields=["exchange", "symbol"],
+            # Model instances are built per batch: a full master would otherwise hold 100k+ of them.
+            objects = [Instrument(exchange=row.exchange, symbol=row.symbol, **row.values) for row in chunk]
+            Instrument.objects.bulk_create(objects, update_conflicts=True, unique_fields=["exchange", "symbol"],
                                            update_fields=[*INSTRUMENT_FIELDS, "updated_at"])
             if progress:
                 progress(len(chunk))
@@ -242,27 +247,28 @@ def import_rows(rows: list[ParsedRow], *, broker: str | None = None, batch_size:
     return summary
 
 
-def _upsert_tokens(rows: list[ParsedRow], stored: dict[tuple[str, str], dict[str, Any]], broker: str,
+def _upsert_tokens(rows: list[ParsedRow], stored: dict[tuple[str, str], tuple], broker: str,
                    batch_size: int, progress: Callable[[int], None] | None) -> int:
     """Write the broker's tokens that are new or changed; return how many were written."""
-    ids = {key: values["id"] for key, values in stored.items()}
+    ids = {key: values[0] for key, values in stored.items()}
     created = [row for row in rows if (row.exchange, row.symbol) not in ids]
-    ids.update({key: values["id"] for key, values in _existing(created, batch_size).items()})
+    ids.update({key: values[0] for key, values in _existing(created, batch_size).items()})
     current: dict[int, tuple[str, str, str]] = {}
     for chunk in _chunks(sorted(ids.values()), batch_size):
         for instrument_id, *values in BrokerToken.objects.filter(broker=broker, instrument_id__in=chunk).values_list(
                 "instrument_id", "token", "broker_symbol", "broker_exchange"):
             current[instrument_id] = tuple(values)
-    tokens = []
+    tokens: list[tuple[int, dict[str, str]]] = []
     for row in rows:
         instrument_id = ids[(row.exchange, row.symbol)]
         if row.token and current.get(instrument_id) != (row.token["token"], row.token["broker_symbol"],
                                                         row.token["broker_exchange"]):
-            tokens.append(BrokerToken(instrument_id=instrument_id, broker=broker, **row.token))
+            tokens.append((instrument_id, row.token))
     if progress and len(rows) > len(tokens):
         progress(len(rows) - len(tokens))
     for chunk in _chunks(tokens, batch_size):
-        BrokerToken.objects.bulk_create(chunk, update_conflicts=True, unique_fields=["broker", "instrument"],
+        objects = [BrokerToken(instrument_id=instrument_id, broker=broker, **token) for instrument_id, token in chunk]
+        BrokerToken.objects.bulk_create(objects, update_conflicts=True, unique_fields=["broker", "instrument"],
                                         update_fields=["token", "broker_symbol", "broker_exchange"])
         if progress:
             progress(len(chunk))
