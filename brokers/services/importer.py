@@ -62,12 +62,15 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    kept: int = 0  # differed from the file but left alone (update_existing=False)
     tokens: int = 0  # broker tokens written (new or changed)
     errors: list[RowError] = field(default_factory=list)
 
     def line(self) -> str:
         text = (f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
                 f"skipped {self.skipped}")
+        if self.kept:
+            text += f", kept {self.kept} as imported earlier"
         return text + (f", broker tokens written {self.tokens}" if self.tokens else "")
 
 
@@ -211,8 +214,12 @@ def _same(stored: tuple, new: dict[str, Any]) -> bool:
 
 
 def import_rows(rows: list[ParsedRow], *, broker: str | None = None, batch_size: int = 1000,
-                progress: Callable[[int], None] | None = None) -> ImportSummary:
-    """Upsert validated rows (and their broker tokens) in one transaction; report what changed."""
+                update_existing: bool = True, progress: Callable[[int], None] | None = None) -> ImportSummary:
+    """Upsert validated rows (and their broker tokens) in one transaction; report what changed.
+
+    With update_existing=False, stored instruments are never changed, only missing ones added
+    (seed data must not undo an operator's newer master contract).
+    """
     if broker is not None and broker not in broker_names():
         raise ImportFileError(f"unknown broker {broker!r}; known: {', '.join(broker_names())}")
     if batch_size < 1:
@@ -228,11 +235,14 @@ def import_rows(rows: list[ParsedRow], *, broker: str | None = None, batch_size:
             elif _same(current, row.values):
                 summary.unchanged += 1
                 continue
+            elif not update_existing:
+                summary.kept += 1
+                continue
             else:
                 summary.updated += 1
             changed.append(row)
-        if progress and summary.unchanged:
-            progress(summary.unchanged)
+        if progress and summary.unchanged + summary.kept:
+            progress(summary.unchanged + summary.kept)
         for chunk in _chunks(changed, batch_size):
             # Model instances are built per batch: a full master would otherwise hold 100k+ of them.
             objects = [Instrument(exchange=row.exchange, symbol=row.symbol, **row.values) for row in chunk]

@@ -159,3 +159,15 @@ def test_load_reference_data_is_idempotent():
     assert (nifty.lot_size, nifty.tick_size) == (75, Decimal("0.05"))
     assert Instrument.objects.get(exchange="NSE", symbol="SBIN").tick_size == Decimal("0.05")
     assert Instrument.objects.filter(exchange="MCX", underlying="CRUDEOIL").exists()
+
+
+def test_load_reference_data_never_overwrites_an_operators_import(tmp_path):
+    call_command("load_reference_data", stdout=StringIO())
+    future = Instrument.objects.filter(underlying="NIFTY", instrument_type="FUT").first()
+    newer = (HEADER + f"NFO,{future.symbol},NIFTY,FUT,{future.expiry:%Y-%m-%d},,65,0.05,1755\n")
+    assert "updated 1" in run(str(write(tmp_path, newer)))[0]
+    out = StringIO()
+    call_command("load_reference_data", stdout=out)
+    assert "kept 1 as imported earlier" in out.getvalue()
+    future.refresh_from_db()
+    assert (future.lot_size, future.freeze_qty) == (65, 1755)

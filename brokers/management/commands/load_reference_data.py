@@ -13,13 +13,13 @@ SAMPLE_INSTRUMENTS = DATA_DIR / "instruments_sample.csv"
 
 
 class Command(BaseCommand):
-    help = ("Import the shipped sample instruments (brokers/data/instruments_sample.csv). Safe to run on "
-            "every start: unchanged rows are not written.")
+    help = ("Add the shipped sample instruments (brokers/data/instruments_sample.csv) that are missing. Safe "
+            "to run on every start: existing instruments are never changed (import_instruments updates them).")
 
     def handle(self, *args, **options) -> None:
         try:
             rows, errors = importer.read_rows(importer.open_csv(SAMPLE_INSTRUMENTS))
-            summary = importer.import_rows(rows)
+            summary = importer.import_rows(rows, update_existing=False)
         except importer.ImportFileError as exc:
             raise CommandError(f"{SAMPLE_INSTRUMENTS.name}: {exc}") from exc
         except DatabaseError as exc:
