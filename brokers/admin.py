@@ -13,6 +13,8 @@ from brokers.forms import credential_inputs, trading_account_form
 from brokers.models import BrokerToken, FailoverEvent, Instrument, TradingAccount, WebSocketConnection
 from brokers.services import accounts as account_services
 
+MAX_PINGS = 20
+
 
 @admin.register(TradingAccount)
 class TradingAccountAdmin(admin.ModelAdmin):
@@ -61,7 +63,11 @@ class TradingAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description="Test connection (ping the broker)")
     def test_connection(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for account in queryset.select_related("user")[:20]:
+        # Pings run one after another inside this request (each bounded by the OpenAlgo timeouts).
+        selected = list(queryset.select_related("user")[:MAX_PINGS + 1])
+        if len(selected) > MAX_PINGS:
+            self.message_user(request, f"Testing the first {MAX_PINGS} selected accounts only.", messages.WARNING)
+        for account in selected[:MAX_PINGS]:
             ok, message = account_services.check_connection(account)
             self.message_user(request, f"{account.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
 
