@@ -107,3 +107,31 @@ def _table(sql: str) -> str:
     """The table a statement reads or writes first (its FROM, INTO or UPDATE target)."""
     match = re.search(r'(?:FROM|INTO|UPDATE)\s+"(\w+)"', sql)
     return match.group(1) if match else ""
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_repeats_of_a_client_order_id_place_one_order(market):
+    import threading
+
+    from django.db import connection
+
+    from tests.trading.conftest import make_trader
+
+    trader = make_trader()
+    answers = []
+
+    def send() -> None:
+        try:
+            answers.append(trader.post("placeorder", order(client_order_id="race")).json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {a["status"] for a in answers} == {"success"}
+    assert len({a["orderid"] for a in answers}) == 1
+    assert Order.objects.filter(user=trader.user).count() == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from time import perf_counter
+from time import monotonic, perf_counter, sleep
 from typing import Any
 
 from django.db import transaction
@@ -20,13 +20,14 @@ from brokers.models import TradingAccount
 from brokers.services.accounts import adapter_for
 from trading.models import EventLevel, Order, OrderSource, OrderStatus
 from trading.services import records, risk
-from trading.services.errors import BrokerFailure, BrokerRejected, OrderNotFound, RiskRefused
+from trading.services.errors import BrokerFailure, BrokerRejected, OrderNotFound, RiskRefused, TradingError
 from trading.services.routing import adapter_for_user, sandbox_adapter
 from trading.services.validation import OrderSpec
 
 log = logging.getLogger(__name__)
 
 Route = tuple[BrokerAdapter, TradingAccount | None, bool]
+REPEAT_WAIT_SECONDS = 5.0  # how long a repeated client_order_id waits for the first request's broker answer
 
 
 def new_order(user: Any, spec: OrderSpec, route: Route, **extra: Any) -> Order:
@@ -38,9 +39,20 @@ def new_order(user: Any, spec: OrderSpec, route: Route, **extra: Any) -> Order:
         disclosed_quantity=spec.disclosed_quantity, price_type=spec.price_type, product=spec.product, **extra)
 
 
-def repeat_of(user: Any, client_order_id: str) -> Order:
-    """The user's first order with this idempotency key; a refused one is refused again, unchanged."""
+def repeat_of(user: Any, client_order_id: str, *, wait: float = REPEAT_WAIT_SECONDS) -> Order:
+    """The user's first order with this idempotency key; a refused one is refused again, unchanged.
+
+    A repeat that races the first request finds it still PENDING (at the broker): it waits briefly
+    for the broker's answer so both get the same order id, else answers 409 and places nothing.
+    """
+    deadline = monotonic() + wait
     order = Order.objects.get(user=user, client_order_id=client_order_id)
+    while order.status == OrderStatus.PENDING and monotonic() < deadline:
+        sleep(0.02)
+        order.refresh_from_db()
+    if order.status == OrderStatus.PENDING:
+        raise TradingError(f"client_order_id: order {client_order_id!r} is still being placed; ask again shortly.",
+                           status=409)
     if order.status == OrderStatus.REJECTED:
         raise RiskRefused(order.rejection_reason or "The order was rejected.", order_id=order.pk)
     return order
