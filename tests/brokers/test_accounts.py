@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import threading
+from io import StringIO
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from brokers.adapters.openalgo import OpenAlgoAdapter
@@ -169,3 +172,14 @@ def test_check_connection_records_an_unreachable_broker(trader):
     assert not ok
     assert "unreachable" in message
     assert account.connection_status == ConnectionStatus.FAILED
+
+
+def test_key_rotation_re_encrypts_trading_account_credentials(settings, trader):
+    old, new = settings.FERNET_KEYS[0], Fernet.generate_key().decode()
+    account = TradingAccountFactory(user=trader, credentials={"host_url": "http://h:5000", "api_key": "K-1"})
+    settings.FERNET_KEYS = [new, old]
+    out = StringIO()
+    call_command("rotate_encryption_keys", stdout=out, stderr=StringIO())
+    assert "brokers.TradingAccount: 1 value(s) re-encrypted" in out.getvalue()
+    settings.FERNET_KEYS = [new]  # the old key dropped: still readable
+    assert TradingAccount.objects.get(pk=account.pk).credentials["api_key"] == "K-1"
