@@ -13,9 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Activity, ActivityLog, ApiKey, RiskSettings, User, UserSetting
+from accounts.models import Activity, ActivityLog, ApiKey, AuthenticatorDevice, RiskSettings, User, UserSetting
 from accounts.services import apikeys, otp, risk, usersettings
 from accounts.services.activity import log_activity
 
@@ -54,7 +53,7 @@ class UserAdmin(DjangoUserAdmin):
     actions = ["deactivate_users", "reset_second_factor"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        confirmed = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        confirmed = AuthenticatorDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
         return super().get_queryset(request).annotate(otp_enrolled=Exists(confirmed))
 
     @admin.display(boolean=True, description="2FA", ordering="otp_enrolled")
@@ -247,12 +246,11 @@ class ActivityLogAdmin(admin.ModelAdmin):
 
 # --- Second-factor devices, without their secrets -------------------------------------------------
 
-for _model in (TOTPDevice, StaticDevice):
-    if admin.site.is_registered(_model):
-        admin.site.unregister(_model)
+if admin.site.is_registered(StaticDevice):
+    admin.site.unregister(StaticDevice)
 
 
-@admin.register(TOTPDevice, StaticDevice)
+@admin.register(AuthenticatorDevice, StaticDevice)
 class DeviceAdmin(admin.ModelAdmin):
     """Read-only: the TOTP seed and backup codes stay out of the admin. Reset via the user action."""
 

@@ -1,4 +1,5 @@
-"""Accounts: users, API keys, risk limits, user settings and the activity (audit) log."""
+"""Accounts: users, API keys, risk limits, user settings, the activity (audit) log, and (from
+accounts.otp_devices) the authenticator-app device with its encrypted TOTP seed."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -10,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.fields import EncryptedJSONField, EncryptedTextField
+from accounts.otp_devices import AuthenticatorDevice  # noqa: F401  (the TOTP second factor, an accounts model)
 
 
 class Role(models.TextChoices):

@@ -52,7 +52,6 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_otp",
-    "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
     "django_celery_beat",

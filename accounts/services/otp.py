@@ -3,7 +3,7 @@
 Failed second factors are counted per user in the shared cache with the same limit and cool-off as
 the password lock-out (AXES_FAILURE_LIMIT, AXES_COOLOFF_TIME): a stolen password alone cannot be
 followed by an unbounded guessing of six-digit codes. Backup codes are kept as peppered HMACs, never
-in plain text. (The TOTP seed is django-otp's hex column: it must be readable to compute codes.)
+in plain text. The TOTP seed is kept Fernet-encrypted (accounts.otp_devices.AuthenticatorDevice).
 """
 from __future__ import annotations
 
@@ -23,9 +23,8 @@ from django.http import HttpRequest
 from django_otp import devices_for_user, user_has_device
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Activity, User
+from accounts.models import Activity, AuthenticatorDevice, User
 from accounts.services.activity import log_activity
 
 BACKUP_CODE_COUNT = 10
@@ -44,43 +43,43 @@ def has_device(user: User) -> bool:
 
 
 def is_enrolled(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 # --- Enrollment -----------------------------------------------------------------------------------
 
-def pending_totp_device(user: User) -> TOTPDevice:
+def pending_totp_device(user: User) -> AuthenticatorDevice:
     """The unconfirmed device being enrolled: one at a time, reused until confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+        device = AuthenticatorDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
     return device
 
 
-def secret_text(device: TOTPDevice) -> str:
+def secret_text(device: AuthenticatorDevice) -> str:
     """The base32 secret as an authenticator app expects it when typed in, in groups of four."""
-    raw = b32encode(device.bin_key).decode().rstrip("=")
+    raw = device.base32_key
     return " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
 
 
-def qr_svg(device: TOTPDevice) -> str:
+def qr_svg(device: AuthenticatorDevice) -> str:
     """The otpauth:// URL of the device as an inline SVG QR code."""
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     return image.to_string(encoding="unicode")
 
 
-def confirm_totp(user: User, device: TOTPDevice, code: str, request: HttpRequest | None = None) -> bool:
+def confirm_totp(user: User, device: AuthenticatorDevice, code: str, request: HttpRequest | None = None) -> bool:
     """Confirm an enrollment with a code from the app; replaces any earlier TOTP device of the user."""
     ensure_not_locked(user)
     code = normalise(code)
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
+        device = AuthenticatorDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
         if not code.isdigit() or not device.verify_token(code):
             ok = False
         else:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+            AuthenticatorDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
             ok = True
     if not ok:
         _register_failure(user, request, stage="enrollment")
@@ -134,7 +133,7 @@ def verify(user: User, code: str, request: HttpRequest | None = None) -> Device 
         wants_totp = code.isdigit() and len(code) in (6, 8)
         with transaction.atomic():
             for candidate in devices_for_user(user, confirmed=True, for_verify=True):
-                if isinstance(candidate, TOTPDevice) != wants_totp:
+                if isinstance(candidate, AuthenticatorDevice) != wants_totp:
                     continue
                 if candidate.verify_token(code if wants_totp else stored_form(code)):
                     device = candidate
@@ -199,7 +198,7 @@ def reset(user: User, request: HttpRequest | None = None, actor: User | None = N
     """Remove every second factor of the user (lost phone); they enroll again at their next login."""
     with transaction.atomic():
         removed = sum(model.objects.filter(user=user).delete()[1].get(model._meta.label, 0)
-                      for model in (TOTPDevice, StaticDevice))
+                      for model in (AuthenticatorDevice, StaticDevice))
     cache.delete_many([_failures_key(user), _lock_key(user)])
     log_activity(Activity.OTP_RESET, user=user, request=request, actor=actor, devices_removed=removed)
     return removed

@@ -3,9 +3,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Activity, ActivityLog, ApiKey, RiskSettings, UserSetting
+from accounts.models import Activity, ActivityLog, ApiKey, AuthenticatorDevice, RiskSettings, UserSetting
 from accounts.services import apikeys, otp
 from tests.accounts.conftest import enroll, sign_in
 from tests.factories import UserFactory
@@ -28,13 +27,13 @@ def test_every_accounts_changelist_and_change_page_renders(staff, trader):
     setting.set_value({"token": "very-secret-token-value"})
     setting.save()
     otp.generate_backup_codes(trader)
-    enroll(trader)
-    pages = [changelist(m) for m in (type(trader), ApiKey, RiskSettings, UserSetting, ActivityLog, TOTPDevice,
-                                     StaticDevice)]
+    seed = enroll(trader)
+    pages = [changelist(m) for m in (type(trader), ApiKey, RiskSettings, UserSetting, ActivityLog,
+                                     AuthenticatorDevice, StaticDevice)]
     pages += [reverse("admin:accounts_apikey_change", args=[key.pk]),
               reverse("admin:accounts_usersetting_change", args=[setting.pk]),
               reverse("admin:accounts_user_change", args=[trader.pk]),
-              reverse("admin:otp_totp_totpdevice_change", args=[TOTPDevice.objects.get(user=trader).pk]),
+              reverse("admin:accounts_authenticatordevice_change", args=[seed.pk]),
               reverse("admin:accounts_apikey_add")]
     for url in pages:
         response = staff.get(url)
@@ -43,7 +42,8 @@ def test_every_accounts_changelist_and_change_page_renders(staff, trader):
         assert raw not in body
         assert key.key_hash not in body
         assert "very-secret-token-value" not in body
-        assert TOTPDevice.objects.get(user=trader).key not in body
+        assert seed.key not in body
+        assert seed.base32_key not in body
 
 
 def test_the_user_list_shows_who_enrolled(staff, trader):

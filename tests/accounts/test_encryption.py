@@ -1,5 +1,6 @@
 """Encrypted fields: round trip, key rotation by the command, and a database dump without secrets."""
 import json
+from base64 import b32encode
 from io import StringIO
 
 import pytest
@@ -7,8 +8,10 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
-from accounts.models import ApiKey, UserSetting
-from accounts.services import apikeys
+from accounts.fields import fernet
+from accounts.models import ApiKey, AuthenticatorDevice, UserSetting
+from accounts.services import apikeys, otp
+from tests.accounts.conftest import enroll, totp_code
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +23,13 @@ def raw_column(table: str, column: str, pk: int) -> str:
     with connection.cursor() as cur:  # raw SQL: the ORM would decrypt
         cur.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
         return cur.fetchone()[0]
+
+
+def seed_forms(device: AuthenticatorDevice) -> list[str]:
+    """Every way the TOTP seed could be written: hex (both cases), base32 (plain, padded, grouped)."""
+    grouped = otp.secret_text(device)
+    return [device.key, device.key.lower(), device.key.upper(), device.base32_key,
+            device.base32_key.lower(), b32encode(device.bin_key).decode(), grouped]
 
 
 def test_encrypted_values_round_trip_and_are_stored_as_tokens(trader):
@@ -86,17 +96,16 @@ def test_a_full_database_dump_holds_no_password_api_key_or_secret():
     setting = UserSetting(user=user, key="broker_auth", is_encrypted=True)
     setting.set_value(SECRET)
     setting.save()
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from accounts.services import otp
-    TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    device = enroll(user)
     backup_codes = otp.generate_backup_codes(user)
-    needles = [password, raw, secret_part, SECRET["token"], *backup_codes]
+    seeds = seed_forms(device)
+    needles = [password, raw, secret_part, SECRET["token"], *backup_codes, *seeds]
 
     out = StringIO()
     call_command("dumpdata", stdout=out)
     dump = out.getvalue()
     assert str(user.username) in dump  # the dump is real
+    assert '"model": "accounts.authenticatordevice"' in dump  # and holds the device
     for needle in needles:
         assert needle not in dump
 
@@ -105,6 +114,8 @@ def test_a_full_database_dump_holds_no_password_api_key_or_secret():
     row = next(o for o in serializers.deserialize("json", dump) if isinstance(o.object, UserSetting)
                and o.object.key == "broker_auth")
     assert row.object.encrypted_value == SECRET
+    row = next(o for o in serializers.deserialize("json", dump) if isinstance(o.object, AuthenticatorDevice))
+    assert row.object.key == device.key
 
     seen_rows = 0
     with connection.cursor() as cur:
@@ -118,6 +129,9 @@ def test_a_full_database_dump_holds_no_password_api_key_or_secret():
                 for needle in needles:
                     assert needle not in text, f"{needle[:6]}… found in {table}"
     assert seen_rows > 0
+    stored = raw_column("accounts_authenticatordevice", "key", device.pk)  # the row was there to be seen
+    assert stored.startswith("gAAAA")
+    assert fernet().decrypt(stored.encode()).decode() == device.key
 
 
 def test_the_rotation_finds_encrypted_fields_in_every_app():
@@ -132,3 +146,33 @@ def test_the_rotation_finds_encrypted_fields_in_every_app():
     assert found == {m: names for m, names in expected.items() if names}
     assert found[ApiKey] == {"key_encrypted"}
     assert found[UserSetting] == {"encrypted_value"}
+    assert found[AuthenticatorDevice] == {"key"}
+
+
+def test_the_totp_seed_is_stored_encrypted_and_rotation_re_encrypts_it(settings, trader):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FERNET_KEYS = [old]
+    device = enroll(trader)
+    seed = device.key
+    before = raw_column("accounts_authenticatordevice", "key", device.pk)
+    assert before.startswith("gAAAA")
+    for form in seed_forms(device):
+        assert form not in before
+    assert Fernet(old.encode()).decrypt(before.encode()).decode() == seed
+
+    settings.FERNET_KEYS = [new, old]
+    out = StringIO()
+    call_command("rotate_encryption_keys", stdout=out, stderr=StringIO())
+    assert "accounts.AuthenticatorDevice: 1 value(s) re-encrypted" in out.getvalue()
+    after = raw_column("accounts_authenticatordevice", "key", device.pk)
+    assert after != before
+    assert Fernet(new.encode()).decrypt(after.encode()).decode() == seed
+
+    settings.FERNET_KEYS = [new]  # the old key is gone: the seed must be readable with the new one alone
+    device = AuthenticatorDevice.objects.get(pk=device.pk)
+    assert device.key == seed
+    code = totp_code(device)
+    assert device.verify_token(code)
+    assert otp.verify(trader, code) is None  # the same code again: refused as a replay
+    # Verifying wrote the device without touching the seed's token.
+    assert raw_column("accounts_authenticatordevice", "key", device.pk) == after

@@ -5,10 +5,9 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.admin_site import AlgoDeskAdminSite
-from accounts.models import Activity, ActivityLog
+from accounts.models import Activity, ActivityLog, AuthenticatorDevice
 from accounts.services import otp
 from tests.accounts.conftest import enroll, sign_in, totp_code
 from tests.factories import PASSWORD
@@ -69,7 +68,7 @@ def test_a_staff_user_without_a_device_enrolls_at_the_first_admin_login(client, 
     assert response.url.startswith(reverse("accounts:otp_setup"))
     assert client.get("/admin/").status_code == 302  # still refused: no second factor yet
     client.get(response.url)
-    device = TOTPDevice.objects.get(user=operator, confirmed=False)
+    device = AuthenticatorDevice.objects.get(user=operator, confirmed=False)
     response = client.post(response.url, {"code": totp_code(device)})
     assert response.status_code == 302
     assert response.url == "/admin/"
@@ -79,7 +78,7 @@ def test_a_staff_user_without_a_device_enrolls_at_the_first_admin_login(client, 
 def test_enrollment_shows_the_qr_and_the_secret_and_confirms_with_a_real_code(client, trader):
     sign_in(client, trader)
     page = client.get(reverse("accounts:otp_setup"))
-    device = TOTPDevice.objects.get(user=trader)
+    device = AuthenticatorDevice.objects.get(user=trader)
     assert not device.confirmed
     assert b"<svg" in page.content
     secret = otp.secret_text(device)
@@ -118,7 +117,7 @@ def test_a_user_without_a_device_logs_in_with_the_password(client, trader):
 
 def test_a_backup_code_works_once(client, trader):
     enroll(trader)
-    sign_in(client, trader, TOTPDevice.objects.get(user=trader))
+    sign_in(client, trader, AuthenticatorDevice.objects.get(user=trader))
     page = client.post(reverse("accounts:backup_codes"))
     codes = re.findall(r"<li>([a-z2-7]{10})</li>", page.content.decode())
     assert len(codes) == 10
