@@ -66,6 +66,11 @@ class SandboxOrder(models.Model):
     strategy = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # No column: a join on (exchange, symbol) to the price store, so the matching sweep reads every
+    # instrument's resting orders against its price in one query.
+    last_price = models.ForeignObject("sandbox.LastPrice", on_delete=models.DO_NOTHING,
+                                      from_fields=["exchange", "symbol"], to_fields=["exchange", "symbol"],
+                                      related_name="+", null=True)
 
     class Meta:
         verbose_name = "sandbox order"

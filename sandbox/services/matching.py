@@ -1,8 +1,9 @@
 """Matching resting orders against the price store.
 
-Per instrument, one query finds the resting orders the new price crosses (the crossing test is in
-SQL, over the partial index of resting orders), so the cost grows with the orders that fill, not with
-the orders that rest. Each fill then runs in its own transaction under the owner's funds lock.
+When a price changes, one query finds that instrument's resting orders the price crosses (the
+crossing test is in SQL, over the (status, exchange, symbol) index); the periodic sweep does the same
+for every instrument in one query joined to the price table. The cost grows with the orders that
+fill, not with the orders that rest. Each fill then runs in its own transaction under the owner's funds lock.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from sandbox.models import RESTING, Action, OrderStatus, PriceType, SandboxOrder
 from sandbox.services.config import get_config
@@ -22,9 +23,8 @@ from sandbox.services.prices import PriceQuote, stored_quote, stored_quotes
 log = logging.getLogger(__name__)
 
 
-def crossing(quote: PriceQuote) -> Q:
-    """Resting orders that may trigger or fill at this quote."""
-    ltp = quote.ltp
+def crossing(ltp: Decimal | F) -> Q:
+    """Resting orders that may trigger or fill at this LTP (a value, or the joined price store's)."""
     buy, sell = Q(action=Action.BUY), Q(action=Action.SELL)
     at_market = Q(price_type__in=(PriceType.MARKET, PriceType.SL_M))  # remainders of partial fills
     limit_hit = Q(price_type__in=(PriceType.LIMIT, PriceType.SL)) & ((buy & Q(price__gte=ltp))
@@ -44,7 +44,7 @@ def _template(alias: str) -> tuple[str, list]:
     if alias not in _compiled:
         queryset = (SandboxOrder.objects.using(alias)
                     .filter(exchange=_EXCHANGE, symbol=_SYMBOL, status__in=RESTING)
-                    .filter(crossing(PriceQuote(_EXCHANGE, _SYMBOL, _LTP))).order_by("id").values_list("pk", "user_id"))
+                    .filter(crossing(_LTP)).order_by("id").values_list("pk", "user_id"))
         sql, params = queryset.query.sql_with_params()
         _compiled[alias] = (sql, list(params))
     return _compiled[alias]
@@ -90,25 +90,24 @@ def match_instrument(exchange: str, symbol: str, quote: PriceQuote | None = None
 
 @dataclass
 class SweepResult:
-    instruments: int = 0
-    unpriced: int = 0
+    crossed: int = 0
     fills: int = 0
 
     def __str__(self) -> str:
-        return f"sandbox sweep: {self.instruments} instruments, {self.fills} fills, {self.unpriced} without a price"
+        return f"sandbox sweep: {self.crossed} resting orders crossed by their stored price, {self.fills} filled"
 
 
 def sweep() -> SweepResult:
-    """Match every instrument that has resting orders against its stored price (the safety net for
-    prices written without matching, and for orders a crashed process left)."""
-    pairs = list(SandboxOrder.objects.filter(status__in=RESTING).values_list("exchange", "symbol")
-                 .distinct().order_by())
-    quotes = stored_quotes(pairs)
-    result = SweepResult(instruments=len(pairs))
-    for pair in pairs:
-        quote = quotes.get(pair)
-        if quote is None:
-            result.unpriced += 1
-            continue
-        result.fills += match_instrument(pair[0], pair[1], quote)
+    """Match every resting order against its instrument's stored price: the safety net for prices
+    written without matching, and for orders a crashed process left. One query (resting orders joined
+    to the price table, the crossing test in SQL), then one transaction per crossed order."""
+    crossed = list(SandboxOrder.objects.filter(status__in=RESTING).filter(crossing(F("last_price__ltp")))
+                   .order_by("id").values_list("pk", "user_id", "exchange", "symbol"))
+    result = SweepResult(crossed=len(crossed))
+    if crossed:
+        quotes = stored_quotes(list({(ex, sym) for _, _, ex, sym in crossed}))
+        for pk, user_id, exchange, symbol in crossed:
+            quote = quotes.get((exchange, symbol))
+            if quote is not None:
+                result.fills += _match_one(pk, user_id, quote)
     return result
