@@ -143,10 +143,11 @@ def replay(rows: list[ReplayRow], *, speed: float = 0.0, sleep=time.sleep) -> It
 class RandomWalk:
     """A seeded geometric random walk per instrument on its tick grid, with a one-tick spread.
 
-    Starts from the given price or, failing that, the store's last price. The same seed and starting
-    prices give the same path, so demos and tests are repeatable."""
+    Starts from the given price or, failing that (or with resume), the store's last price. The same
+    seed and starting prices give the same path, so demos and tests are repeatable."""
 
-    def __init__(self, symbols: list[str], *, seed: int | None = None, volatility_bps: float = 10.0) -> None:
+    def __init__(self, symbols: list[str], *, seed: int | None = None, volatility_bps: float = 10.0,
+                 resume: bool = False) -> None:
         self.seed = seed if seed is not None else random.SystemRandom().randrange(1, 1_000_000)
         self.rng = random.Random(self.seed)
         self.sigma = volatility_bps / 10_000
@@ -155,6 +156,8 @@ class RandomWalk:
         for item in symbols:
             exchange, symbol, price = parse_symbol_price(item, require_price=False)
             stored = stored_quote(exchange, symbol)
+            if resume and stored is not None:  # carry on from where the last run left the price
+                price = stored.ltp
             if price is None:
                 if stored is None:
                     raise FeedError(f"{exchange}:{symbol}: no start price given and none stored")

@@ -118,3 +118,10 @@ def test_simulate_starts_from_the_stored_price_or_says_it_has_none(sbin):
     set_price("NSE", "SBIN", D("500"))
     walk = feeds.RandomWalk(["NSE:SBIN"], seed=1)
     assert abs(walk.step()[0].ltp - D("500")) < D("5")
+
+
+def test_the_default_demo_symbols_resume_from_their_stored_prices(sbin, settings):
+    settings.SANDBOX = {**settings.SANDBOX, "SIMULATE_SYMBOLS": ["NSE:SBIN=812.5"]}
+    set_price("NSE", "SBIN", D("600"))
+    call_command("prices", "simulate", "--steps", "1", "--interval", "0", "--seed", "1", stdout=StringIO())
+    assert abs(stored_quote("NSE", "SBIN").ltp - D("600")) < D("5")

@@ -63,8 +63,9 @@ class Command(BaseCommand):
 
     def _simulate(self, symbols: list[str] | None, seed: int | None, interval: float | None, steps: int | None,
                   volatility_bps: float, **_) -> None:
+        # The configured demo symbols resume from their stored prices; explicit --symbols start afresh.
         walk = feeds.RandomWalk(symbols or settings.SANDBOX["SIMULATE_SYMBOLS"], seed=seed,
-                                volatility_bps=volatility_bps)
+                                volatility_bps=volatility_bps, resume=not symbols)
         interval = settings.SANDBOX["SIMULATE_INTERVAL"] if interval is None else interval
         self.stdout.write(f"Simulating {', '.join(walk.names)} (seed {walk.seed}); Ctrl-C stops.")
         done = 0
