@@ -1,8 +1,8 @@
 """Fixtures of the order tests: instruments with sandbox prices, traders with keys, an API helper.
 
 Rate limits are off here (they have tests of their own) so table-driven and property tests can send
-many requests; the sandbox's MIS cut-off is moved to the end of the day so tests do not depend on
-the hour they run at.
+many requests; the cache is process-local; the sandbox's MIS cut-off is moved to the end of the day
+so tests do not depend on the hour they run at.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import OrderMode, User
@@ -37,6 +38,14 @@ class Trader:
 def _order_test_settings(settings):
     settings.RATE_LIMITS_ENABLED = False
     settings.ENFORCE_MARKET_HOURS = False
+    # A process-local cache: the file cache under var/test is shared by every test process on the
+    # machine (xdist workers, other suites), whose databases differ, so a cached instrument or key of
+    # one process is wrong in another. Live-server tests run the server in a thread: they share it.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "trading-tests"}}
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

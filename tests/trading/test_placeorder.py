@@ -83,9 +83,7 @@ def test_a_bad_key_is_403(trader):
     assert response.json() == {"status": "error", "message": "Invalid openalgo apikey"}
 
 
-def test_the_query_count_of_a_sandbox_placeorder_is_pinned(trader, settings):
-    # A cache of this test's own: the shared file cache may be cleared by another test process meanwhile.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+def test_the_query_count_of_a_sandbox_placeorder_is_pinned(trader):
     trader.post("placeorder", order())  # warms the key, instrument, analyze-mode and sandbox caches
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
