@@ -157,17 +157,18 @@ def _sell_from_holding(funds, order: SandboxOrder, quantity: Decimal, price: Dec
 
 
 def apply_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, config: SandboxConfig,
-               at: dt.datetime | None = None) -> SandboxTrade:
+               at: dt.datetime | None = None, position: SandboxPosition | None = None) -> SandboxTrade:
     """Fill `quantity` of a locked order at `price`: trade, position, holdings and funds.
 
-    The caller holds the funds lock and the order lock; this locks the position (then the holding).
-    Raises InsufficientFunds or HoldingsShort, leaving the caller to roll back."""
+    The caller holds the funds lock and the order lock; this locks the position (unless the caller
+    passes it, already locked), then the holding. Raises InsufficientFunds or HoldingsShort, leaving
+    the caller to roll back."""
     at = at or now()
     remaining = order.remaining
     share = order.margin_blocked if quantity >= remaining else paisa(order.margin_blocked * quantity / remaining)
     funds_service.release(funds, share, order=order, note="order filled")
     order.margin_blocked -= share
-    position = _lock_position(order)
+    position = position or _lock_position(order)
     from_holdings = ZERO
     if order.product == Product.CNC and order.action == Action.SELL:
         from_holdings = max(quantity - max(position.quantity, ZERO), ZERO)
@@ -189,7 +190,8 @@ def apply_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, co
     return trade
 
 
-def execute(funds, order: SandboxOrder, quote: PriceQuote, config: SandboxConfig, *, fresh: bool) -> int:
+def execute(funds, order: SandboxOrder, quote: PriceQuote, config: SandboxConfig, *, fresh: bool,
+            position: SandboxPosition | None = None) -> int:
     """Try to fill a locked order against a quote; save it. Returns the number of fills (0 or 1).
 
     A fill the funds can no longer cover (the position changed since the order was placed) rejects
@@ -203,7 +205,7 @@ def execute(funds, order: SandboxOrder, quote: PriceQuote, config: SandboxConfig
         return 0
     try:
         with transaction.atomic():
-            apply_fill(funds, order, fill_quantity(order, quote, config), decision.price, config)
+            apply_fill(funds, order, fill_quantity(order, quote, config), decision.price, config, position=position)
             order.save()
     except (funds_service.InsufficientFunds, HoldingsShort) as exc:
         funds.refresh_from_db()

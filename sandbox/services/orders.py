@@ -26,7 +26,7 @@ from sandbox.models import (
 )
 from sandbox.services import instruments, prices
 from sandbox.services.config import get_config
-from sandbox.services.fills import execute, make_id
+from sandbox.services.fills import evaluate, execute, fill_quantity, make_id
 from sandbox.services.funds import InsufficientFunds, block, lock_funds, release
 from sandbox.services.margin import required
 from sandbox.services.money import IST, ZERO, now, qty_text
@@ -91,9 +91,13 @@ def _reference_price(price_type: str, action: str, price: Decimal, trigger: Deci
     return trigger
 
 
+def _locked_position(user_id: int, order: NewOrder | SandboxOrder) -> SandboxPosition | None:
+    return (SandboxPosition.objects.select_for_update()
+            .filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol, product=order.product).first())
+
+
 def _position_qty(user_id: int, order: NewOrder | SandboxOrder) -> Decimal:
-    position = (SandboxPosition.objects.select_for_update()
-                .filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol, product=order.product).first())
+    position = _locked_position(user_id, order)
     return position.quantity if position else ZERO
 
 
@@ -144,21 +148,30 @@ def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
                             "(set one with manage.py prices set)")
         with transaction.atomic():
             funds = lock_funds(user_id)
-            position_qty = _position_qty(user_id, order)
+            position = _locked_position(user_id, order)
+            position_qty = position.quantity if position else ZERO
             if order.product == Product.CNC and order.action == Action.SELL:
                 _check_delivery_sell(user_id, order, position_qty)
             reference = _reference_price(order.price_type, order.action, order.price, order.trigger_price, quote)
             need = _margin_needed(config, order, position_qty, order.quantity, reference)
             if need > funds.available:
                 raise Rejection(str(InsufficientFunds(need, funds.available)))
-            placed = SandboxOrder.objects.create(
+            placed = SandboxOrder(
                 user_id=user_id, order_id=make_id(), exchange=order.exchange, symbol=order.symbol,
                 action=order.action, quantity=order.quantity, price_type=order.price_type, product=order.product,
                 price=order.price, trigger_price=order.trigger_price, margin_blocked=need,
                 status=OrderStatus.TRIGGER_PENDING if order.price_type in STOP_TYPES else OrderStatus.OPEN,
                 strategy=order.strategy[:64])
-            block(funds, need, order=placed, note="order placed")
-            execute(funds, placed, quote, config, fresh=True)
+            # An order that fills in full right now blocks its margin on the position it opens, so it
+            # need not block and release it on itself first (need <= available was checked above).
+            now_price = evaluate(placed, quote, config, fresh=True).price
+            fills_now = now_price is not None and fill_quantity(placed, quote, config) == placed.quantity
+            if fills_now:
+                placed.margin_blocked = ZERO
+            placed.save(force_insert=True)
+            if not fills_now:
+                block(funds, need, order=placed, note="order placed")
+            execute(funds, placed, quote, config, fresh=True, position=position)
     except Rejection as exc:
         rejected = _record_rejection(user_id, order, str(exc))
         raise OrderRejected(str(exc), data={"order_id": rejected.order_id}) from None
