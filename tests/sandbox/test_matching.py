@@ -68,3 +68,13 @@ def test_a_cancelled_order_never_fills(sandbox):
     price("SBIN", "980", owners=[sandbox])
     assert SandboxOrder.objects.get(order_id=result.broker_order_id).status == OrderStatus.CANCELLED
     assert sandbox.funds().used_margin == 0
+
+
+def test_the_match_all_task_summarises_in_one_line(sandbox):
+    from sandbox import tasks
+
+    price("SBIN", "1000")
+    sandbox.place("SBIN", "SELL", 3, price_type="LIMIT", price="1010")
+    set_price("NSE", "SBIN", D("1015"), match=False)
+    assert tasks.match_all.run() == "sandbox sweep: 1 resting orders crossed by their stored price, 1 filled"
+    assert tasks.match_all.run() == "sandbox sweep: 0 resting orders crossed by their stored price, 0 filled"

@@ -125,3 +125,41 @@ def test_the_default_demo_symbols_resume_from_their_stored_prices(sbin, settings
     set_price("NSE", "SBIN", D("600"))
     call_command("prices", "simulate", "--steps", "1", "--interval", "0", "--seed", "1", stdout=StringIO())
     assert abs(stored_quote("NSE", "SBIN").ltp - D("600")) < D("5")
+
+
+class _LiveBroker:
+    """Stands in for the user's linked live broker (an HTTP server in production)."""
+
+    def __init__(self) -> None:
+        self.calls: list = []
+
+    def quotes(self, exchange, symbol):
+        from brokers.adapters.base import Quote
+
+        self.calls.append((exchange, symbol))
+        return Quote(ltp=D("1501.35"), bid=D("1501.30"), ask=D("1501.40"), volume=900)
+
+
+def test_a_missing_price_comes_from_the_linked_live_account_and_is_stored(sandbox, monkeypatch):
+    from brokers.services import accounts
+    from tests.brokers.factories import TradingAccountFactory
+
+    InstrumentFactory(exchange="NSE", symbol="INFY")
+    TradingAccountFactory(user=sandbox.user, is_primary=True)
+    broker = _LiveBroker()
+    monkeypatch.setattr(accounts, "adapter_for", lambda account: broker)
+    result = sandbox.place("INFY", "BUY", 2)
+    assert result.average_price == D("1501.40")  # the live ask
+    assert broker.calls == [("NSE", "INFY")]
+    row = LastPrice.objects.get(symbol="INFY")
+    assert (row.ltp, row.source) == (D("1501.35"), "live")
+    sandbox.place("INFY", "SELL", 2)
+    assert broker.calls == [("NSE", "INFY")]  # the store answers from now on
+
+
+def test_without_a_linked_account_a_missing_price_is_a_rejection(sandbox):
+    from brokers.adapters.base import OrderRejected
+
+    InstrumentFactory(exchange="NSE", symbol="INFY")
+    with pytest.raises(OrderRejected, match="No price for NSE:INFY"):
+        sandbox.place("INFY", "BUY", 2)
