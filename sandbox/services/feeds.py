@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.apps import apps
+
 from sandbox.models import PriceSource
 from sandbox.services import instruments
 from sandbox.services.money import IST, to_tick
@@ -43,6 +45,19 @@ def parse_symbol_price(item: str, *, require_price: bool) -> tuple[str, str, Dec
             raise FeedError(f"{item!r}: no price (expected {exchange}:{symbol}=PRICE)")
         return exchange, symbol, None
     return exchange, symbol, _decimal(price_text, f"{exchange}:{symbol}")
+
+
+def check_known(exchange: str, symbol: str) -> None:
+    """Catch typos: once an exchange's instruments are in the master, a symbol it lacks is refused.
+    (An exchange with no master loaded, as in a fresh demo, takes any symbol.)"""
+    if instruments.spec(exchange, symbol).known:
+        return
+    try:
+        model = apps.get_model("brokers", "Instrument")
+    except LookupError:
+        return
+    if model.objects.filter(exchange=exchange).exists():
+        raise FeedError(f"{exchange}:{symbol}: not in the instrument master")
 
 
 def store(exchange: str, symbol: str, price: Decimal, **quote) -> PriceQuote:
@@ -95,6 +110,7 @@ def read_replay(path: str | Path) -> list[ReplayRow]:
     with handle:
         reader = csv.DictReader(handle)
         fields = {f.strip().lower() for f in reader.fieldnames or []}
+        checked: set[tuple[str, str]] = set()
         if not {"timestamp", "exchange", "symbol"} <= fields or not ({"ltp"} <= fields or {"close"} <= fields):
             raise FeedError(f"{path}: header must have timestamp,exchange,symbol and ltp (ticks) or "
                             "open,high,low,close (bars)")
@@ -106,6 +122,12 @@ def read_replay(path: str | Path) -> list[ReplayRow]:
             if not exchange or not symbol:
                 raise FeedError(f"line {n}: exchange and symbol are required")
             what = f"line {n} {exchange}:{symbol}"
+            if (exchange, symbol) not in checked:
+                try:
+                    check_known(exchange, symbol)
+                except FeedError as exc:
+                    raise FeedError(f"line {n}: {exc}") from None
+                checked.add((exchange, symbol))
             volume_text = (row.get("volume") or "").strip()
             if volume_text and not volume_text.isdigit():
                 raise FeedError(f"{what}: bad volume {volume_text!r}")
@@ -155,6 +177,7 @@ class RandomWalk:
         self.volume: dict[tuple[str, str], int] = {}
         for item in symbols:
             exchange, symbol, price = parse_symbol_price(item, require_price=False)
+            check_known(exchange, symbol)
             stored = stored_quote(exchange, symbol)
             if resume and stored is not None:  # carry on from where the last run left the price
                 price = stored.ltp

@@ -56,6 +56,13 @@ def test_prices_set_names_the_bad_symbol_or_price(db, arg, message):
     assert not LastPrice.objects.exists()  # all checked before any is written
 
 
+def test_prices_set_refuses_a_symbol_the_loaded_instrument_master_lacks(sbin):
+    with pytest.raises(CommandError, match="NSE:SBIM: not in the instrument master"):
+        call_command("prices", "set", "NSE:SBIM=800")
+    call_command("prices", "set", "NCO:DEMO=10", stdout=StringIO())  # no master for NCO: anything goes
+    assert stored_quote("NCO", "DEMO").ltp == D("10")
+
+
 def test_replay_of_ticks_fills_resting_orders(sandbox, tmp_path):
     set_price("NSE", "SBIN", D("800"))
     resting = sandbox.place("SBIN", "SELL", 2, price_type="LIMIT", price="803")

@@ -45,6 +45,8 @@ class Command(BaseCommand):
 
     def _set(self, prices: list[str], **_) -> None:
         specs = [feeds.parse_symbol_price(item, require_price=True) for item in prices]  # all checked first
+        for exchange, symbol, _ in specs:
+            feeds.check_known(exchange, symbol)
         for exchange, symbol, price in specs:
             quote = feeds.store(exchange, symbol, price)
             self.stdout.write(f"{exchange}:{symbol} = {quote.ltp}")
