@@ -154,7 +154,7 @@ def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
                 _check_delivery_sell(user_id, order, position_qty)
             reference = _reference_price(order.price_type, order.action, order.price, order.trigger_price, quote)
             need = _margin_needed(config, order, position_qty, order.quantity, reference)
-            if need > funds.available:
+            if need > 0 and need > funds.available:  # reducing orders pass even on a negative balance
                 raise Rejection(str(InsufficientFunds(need, funds.available)))
             placed = SandboxOrder(
                 user_id=user_id, order_id=make_id(), exchange=order.exchange, symbol=order.symbol,

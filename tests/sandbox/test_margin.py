@@ -130,3 +130,19 @@ def test_a_resting_order_the_funds_no_longer_cover_is_rejected_at_fill(sandbox):
     assert "Insufficient funds" in order.rejection_reason
     assert "at fill" in order.rejection_reason
     assert sandbox.funds().available == D("10000.00")
+
+
+def test_a_loss_beyond_the_cash_leaves_a_negative_balance_that_still_allows_exits(sandbox):
+    InstrumentFactory(exchange="NFO", symbol="NIFTY28NOV24FUT", instrument_type="FUT", lot_size=25)
+    price("NIFTY28NOV24FUT", "20000", exchange="NFO")
+    sandbox.place("NIFTY28NOV24FUT", "BUY", 2_475, exchange="NFO", product="NRML")  # 99 lakh of margin at 10x
+    sandbox.place("NIFTY28NOV24FUT", "SELL", 25, exchange="NFO", product="NRML", price_type="LIMIT", price="30000")
+    price("NIFTY28NOV24FUT", "15000", exchange="NFO", owners=[sandbox])  # -1.24 crore open
+    sandbox.place("NIFTY28NOV24FUT", "SELL", 1_250, exchange="NFO", product="NRML")  # loss 62.5 lakh > cash left
+    funds = sandbox.funds()
+    assert funds.realized_pnl == D("-6250000.00")
+    sandbox.place("NIFTY28NOV24FUT", "SELL", 1_200, exchange="NFO", product="NRML")  # still allowed: it reduces
+    funds = sandbox.funds()
+    assert funds.realized_pnl == D("-12250000.00")
+    assert funds.available < 0
+    assert funds.used_margin == D("50000.00")  # the 25 still open
