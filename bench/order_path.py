@@ -26,7 +26,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,8 +78,10 @@ def _floor_wsgi():
 
 
 # --- setup ---------------------------------------------------------------------------------------------
-def setup_data() -> tuple[str, int]:
-    """A bench user in analyze mode with a fresh key; SBIN in the instrument master with a sandbox price."""
+def setup_data(users: int) -> tuple[list[str], list[int]]:
+    """`users` bench users in analyze mode with a fresh key each; SBIN in the instrument master with a
+    sandbox price. One user per client: the sandbox serialises a user's orders on that user's funds row
+    (as a broker account would), and a multi-user platform's load is many users at once."""
     from decimal import Decimal
 
     from django.core.management import call_command
@@ -97,15 +98,20 @@ def setup_data() -> tuple[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (id bigserial PRIMARY KEY, symbol varchar(32), "
                        "quantity integer, created_at timestamptz)")
-    user, _ = User.objects.get_or_create(username="bench", defaults={"email": "bench@example.com"})
-    set_analyze_mode(user, True)
-    update_risk_settings(user, max_orders_per_day=0, max_open_orders=0)  # 0: off; the bench sends thousands
-    _, raw = apikeys.create_key(user, f"bench-{time.time_ns()}")
     Instrument.objects.get_or_create(exchange="NSE", symbol="SBIN", defaults={
         "name": "STATE BANK OF INDIA", "underlying": "SBIN", "instrument_type": "EQ", "lot_size": 1,
         "tick_size": Decimal("0.05")})
     set_price("NSE", "SBIN", "800", bid="799.95", ask="800.05")
-    return raw, user.pk
+    keys, ids = [], []
+    for number in range(users):
+        user, _ = User.objects.get_or_create(username=f"bench{number}",
+                                             defaults={"email": f"bench{number}@example.com"})
+        set_analyze_mode(user, True)
+        update_risk_settings(user, max_orders_per_day=0, max_open_orders=0)  # 0: off; the bench sends thousands
+        _, raw = apikeys.create_key(user, f"bench-{time.time_ns()}")
+        keys.append(raw)
+        ids.append(user.pk)
+    return keys, ids
 
 
 # --- server --------------------------------------------------------------------------------------------
@@ -142,22 +148,18 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 
 # --- load ----------------------------------------------------------------------------------------------
-def run_load(url: str, path: str, bodies: Iterable[dict], total: int, clients: int) -> tuple[list[float], float, int]:
-    """Send `total` POSTs from `clients` keep-alive clients. Returns (latencies in s, wall time, errors)."""
+def run_load(url: str, path: str, bodies: list[list[dict]]) -> tuple[list[float], float, int]:
+    """One keep-alive client per list of bodies, each sending its list in order.
+    Returns (latencies in s, wall time, errors)."""
     import httpx
 
-    queue = list(bodies)[:total]
     lock = threading.Lock()
     latencies: list[float] = []
     errors = [0]
 
-    def worker() -> None:
+    def worker(mine: list[dict]) -> None:
         with httpx.Client(base_url=url, timeout=30) as client:
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    body = queue.pop()
+            for body in mine:
                 t0 = time.perf_counter()
                 response = client.post(path, json=body)
                 elapsed = time.perf_counter() - t0
@@ -169,7 +171,7 @@ def run_load(url: str, path: str, bodies: Iterable[dict], total: int, clients: i
                         if errors[0] <= 3:
                             print(f"  error {response.status_code}: {response.text[:200]}", file=sys.stderr)
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(mine,)) for mine in bodies]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -189,17 +191,18 @@ def report(title: str, latencies: list[float], wall: float, errors: int) -> None
           f"p50 {pct(ms, 50):.2f}  p90 {pct(ms, 90):.2f}  p99 {pct(ms, 99):.2f}  mean {statistics.mean(ms):.2f}")
 
 
-def order_bodies(key: str, count: int) -> list[dict]:
-    # BUY and SELL alternate (CNC: a sell of today's buy), so positions and margin stay flat however long it runs.
-    return [{"apikey": key, "strategy": "bench", "exchange": "NSE", "symbol": "SBIN",
-             "action": "BUY" if i % 2 == 0 else "SELL", "quantity": "1", "pricetype": "MARKET", "product": "CNC"}
-            for i in range(count)]
+def order_bodies(keys: list[str], total: int) -> list[list[dict]]:
+    """Per client: BUY and SELL alternate (CNC: a sell of today's buy), so positions and margin stay flat."""
+    per_client = max(1, total // len(keys))
+    return [[{"apikey": key, "strategy": "bench", "exchange": "NSE", "symbol": "SBIN",
+              "action": "BUY" if i % 2 == 0 else "SELL", "quantity": "1", "pricetype": "MARKET", "product": "CNC"}
+             for i in range(per_client)] for key in keys]
 
 
-def recorded_split(user_id: int, after_id: int) -> None:
+def recorded_split(user_ids: list[int], after_id: int) -> None:
     from trading.models import Order
 
-    rows = list(Order.objects.filter(user_id=user_id, id__gt=after_id).exclude(overhead_ms=None)
+    rows = list(Order.objects.filter(user_id__in=user_ids, id__gt=after_id).exclude(overhead_ms=None)
                 .values_list("validation_ms", "broker_ms", "overhead_ms"))
     if not rows:
         print("recorded split: no orders found (is --url pointing at another database?)")
@@ -231,22 +234,19 @@ def main() -> None:
           f"  clients: {args.clients}")
     if "postgresql" not in engine:
         print("warning: DATABASE_URL is not PostgreSQL; figures will not be representative", file=sys.stderr)
-    key, user_id = setup_data()
+    keys, user_ids = setup_data(args.clients)
     from trading.models import Order
-
-    last_id = Order.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
     server = None
     try:
         url = args.url
         if not url:
             server, url = start_gunicorn("config.wsgi:application", args.workers, args.threads)
-        run_load(url, "/api/v1/placeorder", order_bodies(key, 100), 100, args.clients)  # warm caches, workers
+        run_load(url, "/api/v1/placeorder", order_bodies(keys, 20 * len(keys)))  # warm caches and workers
         last_id = Order.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        latencies, wall, errors = run_load(url, "/api/v1/placeorder", order_bodies(key, args.requests),
-                                           args.requests, args.clients)
+        latencies, wall, errors = run_load(url, "/api/v1/placeorder", order_bodies(keys, args.requests))
         report("placeorder (analyze mode, sandbox fill)", latencies, wall, errors)
-        recorded_split(user_id, last_id)
+        recorded_split(user_ids, last_id)
     finally:
         stop(server)
 
@@ -255,9 +255,10 @@ def main() -> None:
     floor = None
     try:
         floor, url = start_gunicorn("bench.order_path:_floor_wsgi()", args.workers, args.threads)
-        bodies = [{"symbol": "SBIN", "quantity": 1}] * (args.requests + 100)
-        run_load(url, "/", bodies, 100, args.clients)
-        latencies, wall, errors = run_load(url, "/", bodies, args.requests, args.clients)
+        per_client = max(1, args.requests // args.clients)
+        run_load(url, "/", [[{"symbol": "SBIN", "quantity": 1}] * 20 for _ in range(args.clients)])
+        latencies, wall, errors = run_load(url, "/", [[{"symbol": "SBIN", "quantity": 1}] * per_client
+                                                      for _ in range(args.clients)])
         report("floor (WSGI + JSON + one INSERT)", latencies, wall, errors)
     finally:
         stop(floor)

@@ -187,7 +187,8 @@ def parse_order(data: Mapping, *, prefix: str = "", allow_zero_quantity: bool = 
 
     instrument = _instrument(exchange, symbol, f)
     lot, tick = int(instrument.lot_size or 1), Decimal(instrument.tick_size or 0)
-    if not _multiple(quantity, Decimal(lot)):
+    # CRYPTO trades fractions; the master's whole-number lot size applies to every other exchange.
+    if exchange != Exchange.CRYPTO and not _multiple(quantity, Decimal(lot)):
         raise _fail(f"{f}quantity", f"must be a multiple of the lot size {lot} of {symbol}.")
     for name, value in (("price", price), ("trigger_price", trigger)):
         if value > 0 and not _multiple(value, tick):
@@ -215,7 +216,7 @@ def parse_smart_order(data: Mapping) -> tuple[OrderSpec, Decimal]:
     target = number(data, "position_size", signed=True)
     if spec.exchange != Exchange.CRYPTO and target != target.to_integral_value():
         raise _fail("position_size", "must be a whole number.")
-    if not _multiple(abs(target), Decimal(spec.lot_size)):
+    if spec.exchange != Exchange.CRYPTO and not _multiple(abs(target), Decimal(spec.lot_size)):
         raise _fail("position_size", f"must be a multiple of the lot size {spec.lot_size} of {spec.symbol}.")
     return spec, target
 
@@ -228,7 +229,7 @@ def parse_split_order(data: Mapping) -> tuple[OrderSpec, Decimal]:
         raise _fail("splitsize", "must be greater than 0.")
     if spec.exchange != Exchange.CRYPTO and size != size.to_integral_value():
         raise _fail("splitsize", "must be a whole number.")
-    if not _multiple(size, Decimal(spec.lot_size)):
+    if spec.exchange != Exchange.CRYPTO and not _multiple(size, Decimal(spec.lot_size)):
         raise _fail("splitsize", f"must be a multiple of the lot size {spec.lot_size} of {spec.symbol}.")
     children = -(-spec.quantity // size)
     if children > MAX_SPLIT_CHILDREN:
