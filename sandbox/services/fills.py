@@ -151,6 +151,7 @@ def _sell_from_holding(funds, order: SandboxOrder, quantity: Decimal, price: Dec
     holding.quantity -= quantity
     holding.margin_blocked -= freed
     if holding.quantity == 0:
+        funds_service.flush(funds)  # the staged ledger rows refer to the holding: write them first
         holding.delete()
     else:
         holding.save(update_fields=["quantity", "margin_blocked", "updated_at"])
@@ -203,12 +204,13 @@ def execute(funds, order: SandboxOrder, quote: PriceQuote, config: SandboxConfig
         if decision.triggered:
             order.save(update_fields=["status", "updated_at"])
         return 0
+    state = funds_service.checkpoint(funds)
     try:
         with transaction.atomic():
             apply_fill(funds, order, fill_quantity(order, quote, config), decision.price, config, position=position)
             order.save()
     except (funds_service.InsufficientFunds, HoldingsShort) as exc:
-        funds.refresh_from_db()
+        funds_service.restore(funds, state)  # the savepoint rolled back; so do the staged changes
         order.refresh_from_db()
         funds_service.release(funds, order.margin_blocked, order=order, note="order rejected at fill")
         order.margin_blocked = ZERO

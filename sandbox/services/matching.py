@@ -11,13 +11,13 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, Q
 
 from sandbox.models import RESTING, Action, OrderStatus, PriceType, SandboxOrder
 from sandbox.services.config import get_config
 from sandbox.services.fills import execute
-from sandbox.services.funds import lock_funds
+from sandbox.services.funds import locked_funds
 from sandbox.services.prices import PriceQuote, stored_quote, stored_quotes
 
 log = logging.getLogger(__name__)
@@ -71,13 +71,10 @@ def crossed_orders(exchange: str, symbol: str, ltp: Decimal) -> list[tuple[int, 
 
 def _match_one(pk: int, user_id: int, quote: PriceQuote) -> int:
     config = get_config()
-    with transaction.atomic():
-        funds = lock_funds(user_id)
+    with locked_funds(user_id) as funds:
         # Re-read under the lock: a cancel or another sweep may have got there first.
         order = SandboxOrder.objects.select_for_update().filter(pk=pk, status__in=RESTING).first()
-        if order is None:
-            return 0
-        return execute(funds, order, quote, config, fresh=False)
+        return execute(funds, order, quote, config, fresh=False) if order is not None else 0
 
 
 def match_instrument(exchange: str, symbol: str, quote: PriceQuote | None = None) -> int:

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import models, transaction
+from django.db import models
 
 from brokers.adapters.base import OrderNotFound, OrderRejected
 from sandbox.models import (
@@ -27,7 +27,7 @@ from sandbox.models import (
 from sandbox.services import instruments, prices
 from sandbox.services.config import get_config
 from sandbox.services.fills import evaluate, execute, fill_quantity, make_id
-from sandbox.services.funds import InsufficientFunds, block, lock_funds, release
+from sandbox.services.funds import InsufficientFunds, block, locked_funds, release
 from sandbox.services.margin import required
 from sandbox.services.money import IST, ZERO, now, qty_text
 
@@ -146,8 +146,7 @@ def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
         if quote is None:
             raise Rejection(f"No price for {order.exchange}:{order.symbol} in the sandbox "
                             "(set one with manage.py prices set)")
-        with transaction.atomic():
-            funds = lock_funds(user_id)
+        with locked_funds(user_id) as funds:
             position = _locked_position(user_id, order)
             position_qty = position.quantity if position else ZERO
             if order.product == Product.CNC and order.action == Action.SELL:
@@ -194,8 +193,7 @@ def modify_order(user_id: int, order_id: str, *, quantity: Decimal, price_type: 
     """Change a resting order's quantity, type and prices. Its margin is recomputed; a change the funds
     cannot cover is refused and the order stays as it was. A modification that makes it marketable fills."""
     config = get_config()
-    with transaction.atomic():
-        funds = lock_funds(user_id)
+    with locked_funds(user_id) as funds:
         order = _locked_order(user_id, order_id)
         spec = instruments.spec(order.exchange, order.symbol)
         try:
@@ -227,8 +225,7 @@ def modify_order(user_id: int, order_id: str, *, quantity: Decimal, price_type: 
 
 def cancel_order(user_id: int, order_id: str, *, reason: str = "") -> SandboxOrder:
     """Cancel a resting order and release the margin it holds."""
-    with transaction.atomic():
-        funds = lock_funds(user_id)
+    with locked_funds(user_id) as funds:
         order = _locked_order(user_id, order_id)
         release(funds, order.margin_blocked, order=order, note=reason or "order cancelled")
         order.margin_blocked = ZERO
