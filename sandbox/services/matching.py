@@ -94,12 +94,13 @@ class SweepResult:
         return f"sandbox sweep: {self.crossed} resting orders crossed by their stored price, {self.fills} filled"
 
 
-def sweep() -> SweepResult:
+def sweep(limit: int = 5000) -> SweepResult:
     """Match every resting order against its instrument's stored price: the safety net for prices
     written without matching, and for orders a crashed process left. One query (resting orders joined
-    to the price table, the crossing test in SQL), then one transaction per crossed order."""
+    to the price table, the crossing test in SQL), then one transaction per crossed order, at most
+    `limit` of them (oldest first): the next run takes the rest, so a run stays within its time limit."""
     crossed = list(SandboxOrder.objects.filter(status__in=RESTING).filter(crossing(F("last_price__ltp")))
-                   .order_by("id").values_list("pk", "user_id", "exchange", "symbol"))
+                   .order_by("id").values_list("pk", "user_id", "exchange", "symbol")[:limit])
     result = SweepResult(crossed=len(crossed))
     if crossed:
         quotes = stored_quotes(list({(ex, sym) for _, _, ex, sym in crossed}))

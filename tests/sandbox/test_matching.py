@@ -78,3 +78,14 @@ def test_the_match_all_task_summarises_in_one_line(sandbox):
     set_price("NSE", "SBIN", D("1015"), match=False)
     assert tasks.match_all.run() == "sandbox sweep: 1 resting orders crossed by their stored price, 1 filled"
     assert tasks.match_all.run() == "sandbox sweep: 0 resting orders crossed by their stored price, 0 filled"
+
+
+def test_the_sweep_fills_in_bounded_batches_oldest_first(sandbox):
+    price("SBIN", "1000")
+    first, second = (sandbox.place("SBIN", "SELL", 1, price_type="LIMIT", price="1010") for _ in range(2))
+    set_price("NSE", "SBIN", D("1010"), match=False)
+    assert matching.sweep(limit=1).fills == 1
+    assert SandboxOrder.objects.get(order_id=first.broker_order_id).status == OrderStatus.COMPLETE
+    assert SandboxOrder.objects.get(order_id=second.broker_order_id).status == OrderStatus.OPEN
+    assert matching.sweep(limit=1).fills == 1
+    sandbox.check()
