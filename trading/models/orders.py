@@ -33,6 +33,7 @@ __all__ = [
     "PriceType",
     "Product",
     "Trade",
+    "UserScopedQuerySet",
 ]
 
 ZERO = Decimal("0")
@@ -81,6 +82,18 @@ class OrderStatus(models.TextChoices):
 
 #: Statuses of an order that may still fill or be cancelled (counted against max_open_orders).
 OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING, OrderStatus.PARTIALLY_FILLED)
+
+
+class UserScopedQuerySet(models.QuerySet):
+    """Rows a client may reach are always filtered by their owner: one method, so no view forgets it."""
+
+    def for_user(self, user) -> UserScopedQuerySet:
+        return self.filter(user=user)
+
+
+class OrderQuerySet(UserScopedQuerySet):
+    def open(self) -> OrderQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
 
 
 class OrderSource(models.TextChoices):
@@ -137,6 +150,8 @@ class Order(models.Model):
     broker_ms = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
     overhead_ms = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
 
+    objects = OrderQuerySet.as_manager()
+
     class Meta:
         ordering = ["-placed_at", "-id"]
         constraints = [
@@ -186,6 +201,8 @@ class Trade(models.Model):
     price = _price()
     traded_at = models.DateTimeField(default=timezone.now)
 
+    objects = UserScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-traded_at", "-id"]
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="trade_quantity_gt_0")]
@@ -222,6 +239,8 @@ class Position(models.Model):
     unrealized_pnl = _money()
     opened_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["user", "exchange", "symbol"]
@@ -289,6 +308,8 @@ class Holding(models.Model):
     ltp = _price()
     pnl = _money()
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["user", "exchange", "symbol"]
@@ -367,6 +388,8 @@ class PendingOrder(models.Model):
     result = models.JSONField(default=dict, blank=True, help_text="The API answer of the placement, once approved.")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = UserScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -133,7 +133,7 @@ def orderid_of(order: Order) -> str:
 # --- Operations on placed orders ------------------------------------------------------------------
 def find_order(user: Any, orderid: str) -> Order | None:
     """The user's order with this broker id (never another user's)."""
-    return (Order.objects.filter(user=user, broker_order_id=orderid).select_related("account")
+    return (Order.objects.for_user(user).filter(broker_order_id=orderid).select_related("account")
             .order_by("-id").first())
 
 
