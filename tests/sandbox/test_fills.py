@@ -114,3 +114,25 @@ def test_it_fills_partially_by_the_quantity_at_the_best_price_when_enabled(sandb
 def test_partial_fills_are_off_by_default(sandbox):
     price("SBIN", "800", bid="799.95", ask="800.05", bid_qty=10, ask_qty=10)
     assert sandbox.place("SBIN", "BUY", 50).filled_quantity == 50
+
+
+def test_a_stop_already_through_its_trigger_when_placed_fills_at_once(sandbox):
+    price("SBIN", "820")
+    result = sandbox.place("SBIN", "BUY", 2, price_type="SL", price="825", trigger="815")
+    assert (result.status, result.average_price) == (OrderStatus.COMPLETE, D("820"))
+
+
+def test_a_modified_trigger_keeps_the_stop_pending_until_it_is_reached(sandbox):
+    from brokers.adapters.base import ModifyRequest
+
+    price("SBIN", "800")
+    result = sandbox.place("SBIN", "SELL", 2, price_type="SL-M", trigger="790")
+    sandbox.adapter.modify_order(ModifyRequest(order_id=result.broker_order_id, exchange="NSE", symbol="SBIN",
+                                               action="SELL", quantity=D("2"), price_type="SL-M", product="MIS",
+                                               trigger_price=D("780")))
+    sandbox.check()
+    price("SBIN", "785", owners=[sandbox])
+    assert sandbox.adapter.order_status(result.broker_order_id).status == OrderStatus.TRIGGER_PENDING
+    price("SBIN", "779.5", owners=[sandbox])
+    info = sandbox.adapter.order_status(result.broker_order_id)
+    assert (info.status, info.average_price) == (OrderStatus.COMPLETE, D("779.5"))
