@@ -78,3 +78,30 @@ def test_apply_fill(fills, net, avg, realized, kinds):
     assert position.average_price == Decimal(avg)
     assert position.realized_pnl == Decimal(realized)
     assert seen == kinds
+
+
+def test_an_unreachable_broker_is_a_500_with_its_message_and_a_rejected_order(market):
+    trader = make_trader(analyze=False)
+    TradingAccountFactory(user=trader.user, broker="openalgo",
+                          credentials={"host_url": "http://127.0.0.1:9", "api_key": "abc.def"})
+    response = trader.post("placeorder", order())
+    assert response.status_code == 500
+    assert "unreachable" in response.json()["message"]
+    row = Order.objects.get()
+    assert row.status == "REJECTED"
+    assert row.rejection_reason.startswith("Broker error:")
+
+
+def test_a_broker_that_may_have_received_the_order_leaves_it_pending(live, monkeypatch):
+    from brokers.adapters.base import BrokerUnavailable
+    from sandbox.adapter import SandboxAdapter
+
+    def dropped(self, request):
+        raise BrokerUnavailable("connection dropped", data={"sent": True})
+
+    monkeypatch.setattr(SandboxAdapter, "place_order", dropped)
+    response = live.post("placeorder", order())
+    assert response.status_code == 500
+    row = Order.objects.get()
+    assert row.status == "PENDING"  # not known to be rejected: it may exist at the broker
+    assert row.events.filter(level="error", message__contains="may have reached").exists()

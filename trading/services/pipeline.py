@@ -93,7 +93,12 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
         fail(order, f"Rejected by the broker: {exc.message}", t0, t_broker, events)
         raise BrokerRejected(exc.message) from None
     except broker.BrokerError as exc:
-        fail(order, f"Broker error: {exc.message}", t0, t_broker, events)
+        if exc.data.get("sent"):
+            # The request may have reached the broker: the order is not known to be rejected. It stays
+            # PENDING (counted as open) until someone checks the broker's order book.
+            unknown(order, exc.message, t0, t_broker, events)
+        else:
+            fail(order, f"Broker error: {exc.message}", t0, t_broker, events)
         raise BrokerFailure(exc.message) from None
     except Exception:
         fail(order, "Internal error while sending the order; see the server log.", t0, t_broker, events)
@@ -124,6 +129,17 @@ def fail(order: Order, reason: str, t0: float, t_broker: float, events: list) ->
         order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
         records.save_fields(order, ["status", "rejection_reason", "broker_ms", "overhead_ms"])
         records.add_events(order, [*events, (EventLevel.ERROR, reason, {})])
+
+
+def unknown(order: Order, reason: str, t0: float, t_broker: float, events: list) -> None:
+    broker_s = perf_counter() - t_broker
+    order.broker_ms = records.ms(broker_s)
+    message = (f"No answer from the broker ({reason}); the order may have reached it. Check the broker's order "
+               "book before placing it again.")
+    with transaction.atomic():
+        order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
+        records.save_fields(order, ["broker_ms", "overhead_ms"])
+        records.add_events(order, [*events, (EventLevel.ERROR, message, {})])
 
 
 def orderid_of(order: Order) -> str:
