@@ -41,3 +41,10 @@ def test_undecided_requests_expire(db):
     old.refresh_from_db()
     fresh.refresh_from_db()
     assert (old.status, fresh.status) == (PendingStatus.REJECTED, PendingStatus.PENDING)
+
+
+def test_the_schedules_are_seeded(db):
+    from django_celery_beat.models import PeriodicTask
+
+    tasks = dict(PeriodicTask.objects.filter(name__startswith="trading: ").values_list("task", "interval__every"))
+    assert tasks == {"trading.tasks.sync_open_orders": 60, "trading.tasks.expire_pending_orders": 3600}
