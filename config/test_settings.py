@@ -9,10 +9,12 @@ import os
 import shutil
 import tempfile
 
-if "ALGODESK_VAR_DIR" not in os.environ:
+# A folder given by the caller is kept; one inherited from a parent test process (pytest-xdist
+# workers) is not: every process gets its own, or their lock-out and rate counters would collide.
+if "ALGODESK_VAR_DIR" not in os.environ or os.environ.get("ALGODESK_TEST_SCRATCH") == os.environ["ALGODESK_VAR_DIR"]:
     _scratch = tempfile.mkdtemp(prefix="algodesk-test-")
     atexit.register(shutil.rmtree, _scratch, ignore_errors=True)
-    os.environ["ALGODESK_VAR_DIR"] = _scratch
+    os.environ["ALGODESK_VAR_DIR"] = os.environ["ALGODESK_TEST_SCRATCH"] = _scratch
 os.environ.setdefault("ENFORCE_MARKET_HOURS", "false")
 
-from config.settings import *  # noqa: E402, F403
+from config.settings import *  # noqa: F403
