@@ -79,3 +79,16 @@ def test_a_repeat_of_a_refused_order_is_refused_again_without_a_new_row(trader):
     update_risk_settings(trader.user, trading_enabled=True)
     assert trader.post("placeorder", order(client_order_id="r1")).status_code == 400
     assert Order.objects.filter(user=trader.user).count() == 1
+
+
+def test_the_daily_count_survives_a_cache_flush(trader):
+    from django.core.cache import cache
+
+    update_risk_settings(trader.user, max_orders_per_day=2)
+    assert trader.post("placeorder", order(quantity="1")).status_code == 200
+    update_risk_settings(trader.user, trading_enabled=False)
+    trader.post("placeorder", order(quantity="1"))  # refused by the kill switch: not counted
+    update_risk_settings(trader.user, trading_enabled=True)
+    cache.clear()  # the counter is gone; the count is rebuilt from the orders table
+    assert trader.post("placeorder", order(quantity="1")).status_code == 200
+    _refused(trader, trader.post("placeorder", order(quantity="1")), "Daily order limit")

@@ -86,6 +86,7 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
     order.validation_ms = records.ms(perf_counter() - t0)
     if records.insert(order) is None:
         return repeat_of(user, spec.client_order_id)
+    risk.count_sent(user.pk)
     t_broker = perf_counter()
     try:
         result = adapter.place_order(spec.request())
