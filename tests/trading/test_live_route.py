@@ -105,3 +105,16 @@ def test_a_broker_that_may_have_received_the_order_leaves_it_pending(live, monke
     row = Order.objects.get()
     assert row.status == "PENDING"  # not known to be rejected: it may exist at the broker
     assert row.events.filter(level="error", message__contains="may have reached").exists()
+
+
+def test_it_refuses_an_order_that_would_grow_a_position_past_its_value_limit(live):
+    from accounts.services.risk import update_risk_settings
+
+    update_risk_settings(live.user, max_position_value=Decimal("10000"))
+    Position.objects.create(user=live.user, account=live.account, exchange="NSE", symbol="SBIN", product="MIS",
+                            net_quantity=Decimal(10), average_price=Decimal(800))
+    response = live.post("placeorder", order(quantity="3"))  # 13 × 800 = 10400
+    assert response.status_code == 400
+    assert "Position value" in response.json()["message"]
+    assert live.post("placeorder", order(quantity="2")).status_code == 200  # 12 × 800 = 9600
+    assert live.post("placeorder", order(quantity="5", action="SELL")).status_code == 200  # reduces it

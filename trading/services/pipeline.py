@@ -73,8 +73,8 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
     events: list[tuple[str, str, dict[str, Any]]] = []
     if check_risk:
         try:
-            events += risk.check(user.pk, [spec], adapter=adapter, is_analyze=route[2],
-                                 reduces_risk=reduces_risk).events
+            events += risk.check(user.pk, [spec], adapter=adapter, is_analyze=route[2], reduces_risk=reduces_risk,
+                                 account_id=route[1].pk if route[1] else None).events
         except risk.Refusal as refusal:
             # Recorded, never silently dropped; a repeat of an accepted order still returns that order.
             order.status, order.rejection_reason = OrderStatus.REJECTED, str(refusal)

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import RiskSettings
 from brokers.adapters.base import BrokerAdapter, BrokerError
-from trading.models import OPEN_STATUSES, EventLevel, Order, OrderStatus, Position, PriceType
+from trading.models import OPEN_STATUSES, Action, EventLevel, Order, OrderStatus, Position, PriceType
 from trading.services.validation import OrderSpec
 
 ZERO = Decimal("0")
@@ -75,7 +75,7 @@ def order_price(spec: OrderSpec, adapter: BrokerAdapter | None, result: RiskResu
 
 
 def check(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None, is_analyze: bool,
-          reduces_risk: bool = False) -> RiskResult:
+          reduces_risk: bool = False, account_id: int | None = None) -> RiskResult:
     """Check one order (or the legs of one split) against the limits. Raises Refusal with the reason.
 
     `reduces_risk` (square-offs) skips the limits that would trap a trader in a position: only the
@@ -102,6 +102,8 @@ def check(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None
             if price is not None and spec.quantity * price > limits.max_order_value:
                 raise Refusal(f"Order value {(spec.quantity * price):.2f} exceeds the limit of "
                               f"{limits.max_order_value:.2f} per order.")
+    if limits.max_position_value > 0 and account_id is not None:
+        _check_position_value(user_id, account_id, specs, limits, result, adapter)
     if limits.daily_loss_limit > 0 and not is_analyze:
         # Live accounts only: the sandbox keeps its own P&L, and a paper loss should not stop live trading.
         realized = Position.objects.filter(user_id=user_id, account__isnull=False,
@@ -111,6 +113,24 @@ def check(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None
             raise Refusal(f"Daily loss limit reached: today's realized loss {-realized:.2f} is at or over "
                           f"{limits.daily_loss_limit:.2f}.")
     return result
+
+
+def _check_position_value(user_id: int, account_id: int, specs: list[OrderSpec], limits: RiskSettings,
+                          result: RiskResult, adapter: BrokerAdapter | None) -> None:
+    """The position this order leaves in a live account, valued at the order's price, within the limit.
+    (Sandbox positions are the sandbox's: its margin rules bound them.)"""
+    spec = specs[0]
+    net = Position.objects.filter(user_id=user_id, account_id=account_id, exchange=spec.exchange,
+                                  symbol=spec.symbol, product=spec.product).values_list(
+        "net_quantity", flat=True).first() or ZERO
+    total = sum((s.quantity if s.action == Action.BUY else -s.quantity for s in specs), ZERO)
+    after = abs(net + total)
+    if after <= abs(net):
+        return  # the order reduces the position
+    price = order_price(spec, adapter, result)
+    if price is not None and after * price > limits.max_position_value:
+        raise Refusal(f"Position value {(after * price):.2f} would exceed the limit of "
+                      f"{limits.max_position_value:.2f} per position.")
 
 
 def _today_key(user_id: int) -> str:

@@ -89,7 +89,8 @@ def place_split(user: Any, spec: OrderSpec, size: Decimal, *, source: str = Orde
     children = [spec.with_quantity(q) for q in split_quantities(spec.quantity, size)]
     parent = pipeline.new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending)
     try:
-        risk.check(user.pk, children, adapter=route[0], is_analyze=route[2])
+        risk.check(user.pk, children, adapter=route[0], is_analyze=route[2],
+                   account_id=route[1].pk if route[1] else None)
     except risk.Refusal as refusal:
         parent.status, parent.rejection_reason = OrderStatus.REJECTED, str(refusal)
         records.insert(parent)
