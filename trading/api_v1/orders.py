@@ -39,7 +39,7 @@ def _flag(body: dict, field: str) -> bool:
 
 
 class OrderView(OpenAlgoView):
-    """Reads the body itself (the services validate it) and times the request from its first byte."""
+    """Reads the body itself (the services validate it) and times the request from the view's entry."""
 
     throttle_scope = "order"
     api_type: str | None = None
