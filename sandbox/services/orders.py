@@ -72,6 +72,13 @@ def _check_shape(exchange: str, action: str, quantity: Decimal, price_type: str,
         raise Rejection(f"{price_type} orders need a positive trigger price")
 
 
+def _check_instrument(spec: instruments.InstrumentSpec, product: str) -> None:
+    if spec.instrument_type == "INDEX":
+        raise Rejection(f"{spec.exchange}:{spec.symbol} is an index: it can be quoted, not traded")
+    if product == Product.CNC and (spec.is_future or spec.is_option):
+        raise Rejection(f"CNC (delivery) is for cash-segment instruments; use NRML or MIS for {spec.symbol}")
+
+
 def _check_cutoff(exchange: str, product: str, config: SandboxConfig, at: dt.datetime) -> None:
     group = group_of(exchange)
     if product != Product.MIS or group is None:
@@ -140,6 +147,7 @@ def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
     try:
         _check_shape(order.exchange, order.action, order.quantity, order.price_type, order.product, order.price,
                      order.trigger_price, spec.lot_size)
+        _check_instrument(spec, order.product)
         if not squareoff:
             _check_cutoff(order.exchange, order.product, config, at)
         quote = prices.get_quote(order.exchange, order.symbol, user_id=user_id)

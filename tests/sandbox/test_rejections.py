@@ -93,3 +93,13 @@ def test_it_rejects_an_order_without_a_price(sandbox):
 def test_it_rejects_malformed_orders(sandbox, order, message):
     price("SBIN", "100")
     _rejected(sandbox, message, symbol="SBIN", **{"quantity": 1, **order})
+
+
+def test_it_rejects_delivery_of_derivatives_and_orders_on_indices(sandbox):
+    InstrumentFactory(exchange="NFO", symbol="NIFTY28NOV24FUT", instrument_type="FUT", lot_size=25)
+    InstrumentFactory(exchange="NSE_INDEX", symbol="NIFTY", instrument_type="INDEX")
+    price("NIFTY28NOV24FUT", "24000", exchange="NFO")
+    price("NIFTY", "24000", exchange="NSE_INDEX")
+    _rejected(sandbox, "CNC \\(delivery\\) is for cash-segment", symbol="NIFTY28NOV24FUT", exchange="NFO",
+              quantity=25, product="CNC")
+    _rejected(sandbox, "is an index", symbol="NIFTY", exchange="NSE_INDEX", quantity=1)
