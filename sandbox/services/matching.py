@@ -34,8 +34,8 @@ def crossing(ltp: Decimal | F) -> Q:
                                                                      & trigger_hit)
 
 
-# The crossing query is compiled once per database and executed per instrument with its values: the
-# ORM's compilation of this OR-tree costs more than running it, and a sweep runs it per instrument.
+# The per-instrument crossing query is compiled once per database and executed with each price's
+# values: the ORM's compilation of this OR-tree costs more than running it, and a feed runs it per tick.
 _EXCHANGE, _SYMBOL, _LTP = "\x00exchange", "\x00symbol", Decimal("-987654.3210")
 _compiled: dict[str, tuple[str, list]] = {}
 
