@@ -161,3 +161,13 @@ def test_the_schedules_are_seeded_in_ist_and_follow_the_configuration(db):
     mcx = PeriodicTask.objects.select_related("crontab").get(name="sandbox: square-off MIS MCX")
     assert (mcx.crontab.hour, mcx.crontab.minute) == ("23", "0")
     assert PeriodicTask.objects.get(name="sandbox: weekly fund reset").enabled
+
+
+def test_every_seeded_schedule_names_a_task_the_celery_app_knows(db):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    seeded = set(PeriodicTask.objects.filter(name__startswith="sandbox: ").values_list("task", flat=True))
+    assert seeded == {"sandbox.tasks.match_all", "sandbox.tasks.square_off", "sandbox.tasks.settle_cnc",
+                      "sandbox.tasks.daily_pnl_snapshot", "sandbox.tasks.weekly_reset"}
+    assert seeded <= set(app.tasks)
