@@ -21,8 +21,10 @@ from brokers.adapters.base import (
     TradeInfo,
 )
 from sandbox.models import SandboxOrder, SandboxTrade
-from sandbox.services import books, orders, prices
+from sandbox.services import books, margin, orders, prices
+from sandbox.services.config import get_config
 from sandbox.services.funds import get_funds
+from sandbox.services.instruments import InstrumentSpec
 
 
 def _info(order: SandboxOrder) -> OrderInfo:
@@ -117,6 +119,11 @@ class SandboxAdapter(BrokerAdapter):
         asks = [DepthLevel(q.ask, q.ask_qty)] if q.ask > 0 else []
         return Depth(quote=self.quotes(exchange, symbol), bids=bids, asks=asks, total_buy_qty=q.bid_qty,
                      total_sell_qty=q.ask_qty)
+
+    def leverage(self, instrument_type: str, product: str, action: str) -> Decimal:
+        """The sandbox's leverage for a segment and product (the /api/v1/margin estimate divides by it)."""
+        kind = InstrumentSpec(exchange="", symbol="", instrument_type=instrument_type.upper())
+        return margin.leverage(get_config(), kind, product.upper(), action.upper())
 
     def ping(self) -> str:
         return "sandbox"

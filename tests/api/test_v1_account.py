@@ -133,10 +133,8 @@ def test_margin_estimates_quantity_times_price(owner):
     assert body["mode"] == "analyze"
     data = body["data"]
     assert set(data) == {"total_margin_required", "span_margin", "exposure_margin"}
-    # With the sandbox's leverage (equity MIS 5x, futures 10x) when its adapter offers it, else the full value.
-    from sandbox.adapter import SandboxAdapter
-
-    equity, futures = (5, 10) if callable(getattr(SandboxAdapter, "leverage", None)) else (1, 1)
+    # The sandbox's default leverage: equity MIS 5x, futures 10x.
+    equity, futures = 5, 10
     assert data["span_margin"] == 75 * 24000.0 / futures
     assert data["total_margin_required"] == 10 * 810.0 / equity + 75 * 24000.0 / futures
     assert data["exposure_margin"] == 0.0
