@@ -320,6 +320,12 @@ class OpenAlgoAdapter(BrokerAdapter):
                      total_buy_qty=integer(data.get("totalbuyqty"), "totalbuyqty"),
                      total_sell_qty=integer(data.get("totalsellqty"), "totalsellqty"))
 
+    def intervals(self) -> list[str]:
+        """The upstream's served intervals, flattened from its {months, weeks, days, ...} groups."""
+        data = self._data("intervals") or {}
+        groups = data.values() if isinstance(data, dict) else [data]
+        return [str(item) for group in groups if isinstance(group, list) for item in group]
+
     def history(self, exchange: str, symbol: str, interval: str, start: str, end: str) -> list[Candle]:
         data = self._data("history", {"exchange": exchange, "symbol": symbol, "interval": interval,
                                       "start_date": start, "end_date": end})

@@ -232,3 +232,11 @@ def test_one_pooled_client_per_host_with_the_configured_timeouts(settings):
     assert first is again
     assert first is not other
     assert (first.timeout.connect, first.timeout.read) == (2.5, 7.0)
+
+
+def test_intervals_are_the_upstreams_groups_flattened():
+    served = {"months": ["M"], "weeks": ["W"], "days": ["D"], "hours": ["1h"], "minutes": ["1m", "5m"],
+              "seconds": []}
+    adapter, seen = adapter_with(lambda path, body: ok(data=served))
+    assert adapter.intervals() == ["M", "W", "D", "1h", "1m", "5m"]
+    assert seen[0][0] == "/api/v1/intervals"
