@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -61,11 +62,26 @@ def hit(scope: str, identity: str, rates: list[Rate], now: float | None = None) 
     return wait
 
 
+def check(scope: str, identity: str) -> int | None:
+    """Count one request in `scope` (a key of settings.RATE_LIMITS); seconds to wait if over, else None."""
+    if not settings.RATE_LIMITS_ENABLED:
+        return None
+    try:
+        text = settings.RATE_LIMITS[scope]
+    except KeyError:
+        raise ImproperlyConfigured(f"RATE_LIMITS has no entry for scope {scope!r}.") from None
+    return hit(scope, identity, parse_rates(text))
+
+
+def ip_identity(request: HttpRequest) -> str:
+    return "ip" + (request.META.get("REMOTE_ADDR") or "unknown")
+
+
 def identity_of(request: Request) -> str:
     key_id = getattr(request.auth, "key_id", None)
     if key_id is not None:
         return f"key{key_id}"
-    return "ip" + (request.META.get("REMOTE_ADDR") or "unknown")
+    return ip_identity(request)
 
 
 class ScopedRateThrottle(BaseThrottle):
@@ -73,13 +89,9 @@ class ScopedRateThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view) -> bool:
         scope = getattr(view, "throttle_scope", None)
-        if not scope or not settings.RATE_LIMITS_ENABLED:
+        if not scope:
             return True
-        try:
-            text = settings.RATE_LIMITS[scope]
-        except KeyError:
-            raise ImproperlyConfigured(f"RATE_LIMITS has no entry for scope {scope!r}.") from None
-        self._wait = hit(scope, identity_of(request), parse_rates(text))
+        self._wait = check(scope, identity_of(request))
         return self._wait is None
 
     def wait(self) -> float | None:

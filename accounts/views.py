@@ -27,6 +27,7 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts import ratelimit
 from accounts.forms import (
     AnalyzeModeForm,
     ApiKeyCreateForm,
@@ -92,6 +93,15 @@ class PasswordLoginView(auth_views.LoginView):
 
     template_name = "accounts/login.html"
     for_admin = False
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Per client IP, in the shared cache (LOGIN_RATE_LIMIT); django-axes locks out per user too.
+        wait = ratelimit.check("login", ratelimit.ip_identity(request))
+        if wait is not None:
+            response = render(request, "accounts/rate_limited.html", {"retry_after": wait}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         user = form.get_user()
