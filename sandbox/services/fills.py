@@ -64,12 +64,13 @@ def _crosses(order: SandboxOrder, ltp: Decimal) -> bool:
     return ltp <= order.price if order.action == Action.BUY else ltp >= order.price
 
 
-def evaluate(order: SandboxOrder, quote: PriceQuote, config: SandboxConfig, *, fresh: bool) -> Decision:
+def evaluate(order: SandboxOrder, quote: PriceQuote, config: SandboxConfig, *, fresh: bool,
+             spec: instruments.InstrumentSpec | None = None) -> Decision:
     """Whether `order` triggers and fills against `quote`, and at what price.
 
     `fresh` is True when the order was just placed or modified: a marketable limit then fills at the
-    LTP rather than at its own price."""
-    tick = instruments.spec(order.exchange, order.symbol).tick_size
+    LTP rather than at its own price. `spec` is the instrument's, when the caller has it already."""
+    tick = (spec or instruments.spec(order.exchange, order.symbol)).tick_size
     triggered = False
     if order.status == OrderStatus.TRIGGER_PENDING:
         hit = quote.ltp >= order.trigger_price if order.action == Action.BUY else quote.ltp <= order.trigger_price
@@ -107,7 +108,7 @@ def _lock_position(order: SandboxOrder) -> SandboxPosition:
 
 
 def _apply_to_position(funds, position: SandboxPosition, order: SandboxOrder, quantity: Decimal, price: Decimal,
-                       config: SandboxConfig) -> None:
+                       config: SandboxConfig, spec: instruments.InstrumentSpec | None = None) -> None:
     signed = quantity if order.action == Action.BUY else -quantity
     held = position.quantity
     refs = {"order": order, "position": position}
@@ -127,7 +128,7 @@ def _apply_to_position(funds, position: SandboxPosition, order: SandboxOrder, qu
             position.average_price = ZERO
         quantity -= closing
     if quantity > 0:
-        spec = instruments.spec(order.exchange, order.symbol)
+        spec = spec or instruments.spec(order.exchange, order.symbol)
         need = margin(quantity, price, leverage(config, spec, order.product, order.action))
         funds_service.block(funds, need, note="position opened", **refs)
         new_qty = position.quantity + (quantity if signed > 0 else -quantity)
@@ -158,7 +159,8 @@ def _sell_from_holding(funds, order: SandboxOrder, quantity: Decimal, price: Dec
 
 
 def apply_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, config: SandboxConfig,
-               at: dt.datetime | None = None, position: SandboxPosition | None = None) -> SandboxTrade:
+               at: dt.datetime | None = None, position: SandboxPosition | None = None,
+               spec: instruments.InstrumentSpec | None = None) -> SandboxTrade:
     """Fill `quantity` of a locked order at `price`: trade, position, holdings and funds.
 
     The caller holds the funds lock and the order lock; this locks the position (unless the caller
@@ -174,7 +176,7 @@ def apply_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, co
     if order.product == Product.CNC and order.action == Action.SELL:
         from_holdings = max(quantity - max(position.quantity, ZERO), ZERO)
     if quantity - from_holdings > 0:
-        _apply_to_position(funds, position, order, quantity - from_holdings, price, config)
+        _apply_to_position(funds, position, order, quantity - from_holdings, price, config, spec)
     position.last_fill_at = at
     position.save()
     if from_holdings:
@@ -192,12 +194,13 @@ def apply_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, co
 
 
 def execute(funds, order: SandboxOrder, quote: PriceQuote, config: SandboxConfig, *, fresh: bool,
-            position: SandboxPosition | None = None) -> int:
+            position: SandboxPosition | None = None, spec: instruments.InstrumentSpec | None = None) -> int:
     """Try to fill a locked order against a quote; save it. Returns the number of fills (0 or 1).
 
     A fill the funds can no longer cover (the position changed since the order was placed) rejects
     the order and releases what it held, as a broker's risk check would."""
-    decision = evaluate(order, quote, config, fresh=fresh)
+    spec = spec or instruments.spec(order.exchange, order.symbol)
+    decision = evaluate(order, quote, config, fresh=fresh, spec=spec)
     if decision.triggered:
         order.status = OrderStatus.OPEN
     if decision.price is None:
@@ -207,7 +210,8 @@ def execute(funds, order: SandboxOrder, quote: PriceQuote, config: SandboxConfig
     state = funds_service.checkpoint(funds)
     try:
         with transaction.atomic():
-            apply_fill(funds, order, fill_quantity(order, quote, config), decision.price, config, position=position)
+            apply_fill(funds, order, fill_quantity(order, quote, config), decision.price, config, position=position,
+                       spec=spec)
             order.save()
     except (funds_service.InsufficientFunds, HoldingsShort) as exc:
         funds_service.restore(funds, state)  # the savepoint rolled back; so do the staged changes

@@ -49,8 +49,12 @@ def _guess(exchange: str, symbol: str) -> InstrumentSpec:
     return InstrumentSpec(exchange, symbol, kind, 1, _DEFAULT_TICK.get(exchange, Decimal("0.01")), False)
 
 
+def cache_key(exchange: str, symbol: str) -> str:
+    return f"sandbox:instrument:{exchange}:{symbol}"
+
+
 def spec(exchange: str, symbol: str) -> InstrumentSpec:
-    key = f"sandbox:instrument:{exchange}:{symbol}"
+    key = cache_key(exchange, symbol)
     found = cache.get(key)
     if found is not None:
         return found

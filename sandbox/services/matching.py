@@ -14,7 +14,8 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import F, Q
 
-from sandbox.models import RESTING, Action, OrderStatus, PriceType, SandboxOrder
+from sandbox.models import RESTING, Action, OrderStatus, PriceType, SandboxConfig, SandboxOrder
+from sandbox.services import instruments
 from sandbox.services.config import get_config
 from sandbox.services.fills import execute
 from sandbox.services.funds import locked_funds
@@ -69,12 +70,12 @@ def crossed_orders(exchange: str, symbol: str, ltp: Decimal) -> list[tuple[int, 
         return cursor.fetchall()
 
 
-def _match_one(pk: int, user_id: int, quote: PriceQuote) -> int:
-    config = get_config()
+def _match_one(pk: int, user_id: int, quote: PriceQuote, config: SandboxConfig,
+               spec: instruments.InstrumentSpec) -> int:
     with locked_funds(user_id) as funds:
         # Re-read under the lock: a cancel or another sweep may have got there first.
         order = SandboxOrder.objects.select_for_update().filter(pk=pk, status__in=RESTING).first()
-        return execute(funds, order, quote, config, fresh=False) if order is not None else 0
+        return execute(funds, order, quote, config, fresh=False, spec=spec) if order is not None else 0
 
 
 def match_instrument(exchange: str, symbol: str, quote: PriceQuote | None = None) -> int:
@@ -82,7 +83,12 @@ def match_instrument(exchange: str, symbol: str, quote: PriceQuote | None = None
     quote = quote or stored_quote(exchange, symbol)
     if quote is None:
         return 0
-    return sum(_match_one(pk, user_id, quote) for pk, user_id in crossed_orders(exchange, symbol, quote.ltp))
+    crossed = crossed_orders(exchange, symbol, quote.ltp)
+    if not crossed:
+        return 0
+    # One read of the configuration and the instrument for the whole match.
+    config, spec = get_config(), instruments.spec(exchange, symbol)
+    return sum(_match_one(pk, user_id, quote, config, spec) for pk, user_id in crossed)
 
 
 @dataclass
@@ -104,8 +110,11 @@ def sweep(limit: int = 5000) -> SweepResult:
     result = SweepResult(crossed=len(crossed))
     if crossed:
         quotes = stored_quotes(list({(ex, sym) for _, _, ex, sym in crossed}))
+        config, specs = get_config(), {}  # read once per sweep, not once per order
         for pk, user_id, exchange, symbol in crossed:
             quote = quotes.get((exchange, symbol))
             if quote is not None:
-                result.fills += _match_one(pk, user_id, quote)
+                if (exchange, symbol) not in specs:
+                    specs[exchange, symbol] = instruments.spec(exchange, symbol)
+                result.fills += _match_one(pk, user_id, quote, config, specs[exchange, symbol])
     return result

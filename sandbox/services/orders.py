@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import models
 
 from brokers.adapters.base import OrderNotFound, OrderRejected
@@ -24,6 +25,7 @@ from sandbox.models import (
     SandboxPosition,
     group_of,
 )
+from sandbox.services import config as config_service
 from sandbox.services import instruments, prices
 from sandbox.services.config import get_config
 from sandbox.services.fills import evaluate, execute, fill_quantity, make_id
@@ -122,10 +124,10 @@ def _check_delivery_sell(user_id: int, order: NewOrder, position_qty: Decimal) -
 
 
 def _margin_needed(config: SandboxConfig, order: NewOrder | SandboxOrder, position_qty: Decimal, quantity: Decimal,
-                   reference: Decimal) -> Decimal:
+                   reference: Decimal, spec: instruments.InstrumentSpec | None = None) -> Decimal:
     if order.product == Product.CNC and order.action == Action.SELL:
         return ZERO  # a delivery sell only ever reduces (holdings or today's buys)
-    spec = instruments.spec(order.exchange, order.symbol)
+    spec = spec or instruments.spec(order.exchange, order.symbol)
     return required(config, spec, order.product, order.action, position_qty, quantity, reference)
 
 
@@ -137,20 +139,31 @@ def _record_rejection(user_id: int, order: NewOrder, reason: str) -> SandboxOrde
         strategy=order.strategy[:64])
 
 
+def _lookups(exchange: str, symbol: str) -> tuple[SandboxConfig, instruments.InstrumentSpec,
+                                                   prices.PriceQuote | None]:
+    """The configuration, the instrument's spec and its cached quote: one cache round trip when the
+    cache holds them (it usually does); each missing one is read the usual way (the quote later, by
+    the caller, as only an order that passes the checks may ask a live account for it)."""
+    keys = (config_service.CACHE_KEY, instruments.cache_key(exchange, symbol), prices.cache_key(exchange, symbol))
+    found = cache.get_many(keys)
+    config = found.get(keys[0]) or get_config()
+    spec = found.get(keys[1]) or instruments.spec(exchange, symbol)
+    return config, spec, found.get(keys[2])
+
+
 def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
                 squareoff: bool = False) -> SandboxOrder:
     """Place an order in the user's sandbox. A MARKET order fills within the call; LIMIT and stop
     orders rest (OPEN / TRIGGER_PENDING) unless marketable. Raises OrderRejected with the reason."""
     at = at or now()
-    config = get_config()
-    spec = instruments.spec(order.exchange, order.symbol)
+    config, spec, quote = _lookups(order.exchange, order.symbol)
     try:
         _check_shape(order.exchange, order.action, order.quantity, order.price_type, order.product, order.price,
                      order.trigger_price, spec.lot_size)
         _check_instrument(spec, order.product)
         if not squareoff:
             _check_cutoff(order.exchange, order.product, config, at)
-        quote = prices.get_quote(order.exchange, order.symbol, user_id=user_id)
+        quote = quote or prices.get_quote(order.exchange, order.symbol, user_id=user_id)
         if quote is None:
             raise Rejection(f"No price for {order.exchange}:{order.symbol} in the sandbox "
                             "(set one with manage.py prices set)")
@@ -160,7 +173,7 @@ def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
             if order.product == Product.CNC and order.action == Action.SELL:
                 _check_delivery_sell(user_id, order, position_qty)
             reference = _reference_price(order.price_type, order.action, order.price, order.trigger_price, quote)
-            need = _margin_needed(config, order, position_qty, order.quantity, reference)
+            need = _margin_needed(config, order, position_qty, order.quantity, reference, spec)
             if need > 0 and need > funds.available:  # reducing orders pass even on a negative balance
                 raise Rejection(str(InsufficientFunds(need, funds.available)))
             placed = SandboxOrder(
@@ -171,14 +184,14 @@ def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
                 strategy=order.strategy[:64])
             # An order that fills in full right now blocks its margin on the position it opens, so it
             # need not block and release it on itself first (need <= available was checked above).
-            now_price = evaluate(placed, quote, config, fresh=True).price
+            now_price = evaluate(placed, quote, config, fresh=True, spec=spec).price
             fills_now = now_price is not None and fill_quantity(placed, quote, config) == placed.quantity
             if fills_now:
                 placed.margin_blocked = ZERO
             placed.save(force_insert=True)
             if not fills_now:
                 block(funds, need, order=placed, note="order placed")
-            execute(funds, placed, quote, config, fresh=True, position=position)
+            execute(funds, placed, quote, config, fresh=True, position=position, spec=spec)
     except Rejection as exc:
         rejected = _record_rejection(user_id, order, str(exc))
         raise OrderRejected(str(exc), data={"order_id": rejected.order_id}) from None
