@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from accounts import ratelimit
 from accounts.models import User
 from accounts.services import apikeys
 
@@ -40,6 +41,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         verified = apikeys.verify(raw)
         if verified is None:
+            # Guessing keys costs an Argon2 verify each: bad keys are counted per client IP.
+            wait = ratelimit.check("invalid_key", ratelimit.ip_identity(request))
+            if wait is not None:
+                raise exceptions.Throttled(wait)
             raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
         user = User.objects.filter(pk=verified.user_id, is_active=True).first()
         if user is None:

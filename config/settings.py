@@ -260,6 +260,7 @@ RATE_LIMITS = {
     "api": env.str("API_RATE_LIMIT", default="50/second"),
     "webhook": env.str("WEBHOOK_RATE_LIMIT", default="100/minute"),
     "login": env.str("LOGIN_RATE_LIMIT", default="5/minute;25/hour"),
+    "invalid_key": env.str("INVALID_KEY_RATE_LIMIT", default="20/minute"),
 }
 
 # --- Sandbox (paper trading) ------------------------------------------------------------------

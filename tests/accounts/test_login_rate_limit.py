@@ -38,3 +38,15 @@ def test_compound_limits_parse_and_bad_ones_name_the_part():
     assert ratelimit.parse_rates("5/minute;25/hour") == [ratelimit.Rate(5, 60), ratelimit.Rate(25, 3600)]
     with pytest.raises(Exception, match="'ten/second'"):
         ratelimit.parse_rates("ten/second")
+
+
+def test_invalid_api_keys_are_counted_per_ip(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "invalid_key": "2/minute"}
+    client = Client()
+    answers = [client.post("/api/v1/funds", {"apikey": f"abc123.guess{i}"}, content_type="application/json",
+                           REMOTE_ADDR="10.0.1.1") for i in range(3)]
+    assert [a.status_code for a in answers] == [403, 403, 429]
+    assert answers[-1].json()["retry_after"] >= 1
+    other = client.post("/api/v1/funds", {"apikey": "abc123.guess"}, content_type="application/json",
+                        REMOTE_ADDR="10.0.1.2")
+    assert other.status_code == 403
