@@ -12,8 +12,6 @@ import secrets
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
-
 from sandbox.models import (
     Action,
     OrderStatus,
@@ -97,14 +95,19 @@ def fill_quantity(order: SandboxOrder, quote: PriceQuote, config: SandboxConfig)
 
 
 def _lock_position(order: SandboxOrder) -> SandboxPosition:
+    """The order's position locked for update, or a new one not saved yet (the fill saves it)."""
     position = (SandboxPosition.objects.select_for_update()
                 .filter(user_id=order.user_id, exchange=order.exchange, symbol=order.symbol, product=order.product)
                 .first())
     if position is None:
         # Safe without a race: every write to a user's books happens under their funds lock.
-        position = SandboxPosition.objects.create(user_id=order.user_id, exchange=order.exchange,
-                                                  symbol=order.symbol, product=order.product)
+        position = new_position(order.user_id, order)
     return position
+
+
+def new_position(user_id: int, order) -> SandboxPosition:
+    """A flat position for the order's instrument and product, not saved yet."""
+    return SandboxPosition(user_id=user_id, exchange=order.exchange, symbol=order.symbol, product=order.product)
 
 
 def _apply_to_position(funds, position: SandboxPosition, order: SandboxOrder, quantity: Decimal, price: Decimal,
@@ -138,7 +141,8 @@ def _apply_to_position(funds, position: SandboxPosition, order: SandboxOrder, qu
         position.margin_blocked += need
 
 
-def _sell_from_holding(funds, order: SandboxOrder, quantity: Decimal, price: Decimal) -> None:
+def _sell_from_holding(funds, order: SandboxOrder, quantity: Decimal, price: Decimal) -> SandboxHolding:
+    """Stage the sale of `quantity` from the holding (locked here); Fill.write() saves or deletes it."""
     holding = (SandboxHolding.objects.select_for_update()
                .filter(user_id=order.user_id, exchange=order.exchange, symbol=order.symbol).first())
     if holding is None or holding.quantity < quantity:
@@ -151,21 +155,42 @@ def _sell_from_holding(funds, order: SandboxOrder, quantity: Decimal, price: Dec
                              note=f"sold {quantity} from holdings @ {price}", **refs)
     holding.quantity -= quantity
     holding.margin_blocked -= freed
-    if holding.quantity == 0:
-        funds_service.flush(funds)  # the staged ledger rows refer to the holding: write them first
-        holding.delete()
-    else:
-        holding.save(update_fields=["quantity", "margin_blocked", "updated_at"])
+    return holding
 
 
-def apply_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, config: SandboxConfig,
-               at: dt.datetime | None = None, position: SandboxPosition | None = None,
-               spec: instruments.InstrumentSpec | None = None) -> SandboxTrade:
-    """Fill `quantity` of a locked order at `price`: trade, position, holdings and funds.
+@dataclass
+class Fill:
+    """A fill worked out under the locks, nothing written yet: write() saves it after the order."""
 
-    The caller holds the funds lock and the order lock; this locks the position (unless the caller
-    passes it, already locked), then the holding. Raises InsufficientFunds or HoldingsShort, leaving
-    the caller to roll back."""
+    funds: object
+    position: SandboxPosition
+    holding: SandboxHolding | None
+    trade: SandboxTrade
+
+    def write(self) -> SandboxTrade:
+        """Save the position, the holding and the trade (the order must be saved first: they refer to it)."""
+        self.position.save()
+        holding = self.holding
+        if holding is not None:
+            if holding.quantity == 0:
+                funds_service.flush(self.funds)  # the staged ledger rows refer to the holding: write them first
+                holding.delete()
+            else:
+                holding.save(update_fields=["quantity", "margin_blocked", "updated_at"])
+        self.trade.save(force_insert=True)
+        return self.trade
+
+
+def prepare_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, config: SandboxConfig,
+                 at: dt.datetime | None = None, position: SandboxPosition | None = None,
+                 spec: instruments.InstrumentSpec | None = None) -> Fill:
+    """Fill `quantity` of a locked order at `price` in memory: the order, position and holding rows
+    change and the funds' changes are staged, but nothing is written (Fill.write() does, after the
+    caller saves the order). So a fill that fails needs no savepoint to undo.
+
+    The caller holds the funds lock and the order lock (or is placing the order); this locks the
+    position (unless the caller passes it, already locked, or a new one), then the holding. Raises
+    InsufficientFunds or HoldingsShort before writing anything; the caller restores the staged funds."""
     at = at or now()
     remaining = order.remaining
     share = order.margin_blocked if quantity >= remaining else paisa(order.margin_blocked * quantity / remaining)
@@ -178,10 +203,8 @@ def apply_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, co
     if quantity - from_holdings > 0:
         _apply_to_position(funds, position, order, quantity - from_holdings, price, config, spec)
     position.last_fill_at = at
-    position.save()
-    if from_holdings:
-        _sell_from_holding(funds, order, from_holdings, price)
-    trade = SandboxTrade.objects.create(
+    holding = _sell_from_holding(funds, order, from_holdings, price) if from_holdings else None
+    trade = SandboxTrade(
         user_id=order.user_id, trade_id=make_id("T"), order=order, exchange=order.exchange, symbol=order.symbol,
         action=order.action, product=order.product, quantity=quantity, price=price)
     filled = order.filled_quantity + quantity
@@ -190,12 +213,21 @@ def apply_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, co
     order.filled_quantity = filled
     if order.remaining <= 0:
         order.status = OrderStatus.COMPLETE
-    return trade
+    return Fill(funds, position, holding, trade)
+
+
+def reject_at_fill(funds, order: SandboxOrder, exc: Exception) -> None:
+    """Reject an order whose fill the funds or holdings can no longer cover; release what it held."""
+    funds_service.release(funds, order.margin_blocked, order=order, note="order rejected at fill")
+    order.margin_blocked = ZERO
+    order.status = OrderStatus.REJECTED
+    order.rejection_reason = f"{exc} (at fill)"[:200]
+    order.save()
 
 
 def execute(funds, order: SandboxOrder, quote: PriceQuote, config: SandboxConfig, *, fresh: bool,
             position: SandboxPosition | None = None, spec: instruments.InstrumentSpec | None = None) -> int:
-    """Try to fill a locked order against a quote; save it. Returns the number of fills (0 or 1).
+    """Try to fill a locked order (saved already) against a quote; save it. Returns the number of fills (0 or 1).
 
     A fill the funds can no longer cover (the position changed since the order was placed) rejects
     the order and releases what it held, as a broker's risk check would."""
@@ -209,17 +241,13 @@ def execute(funds, order: SandboxOrder, quote: PriceQuote, config: SandboxConfig
         return 0
     state = funds_service.checkpoint(funds)
     try:
-        with transaction.atomic():
-            apply_fill(funds, order, fill_quantity(order, quote, config), decision.price, config, position=position,
-                       spec=spec)
-            order.save()
+        fill = prepare_fill(funds, order, fill_quantity(order, quote, config), decision.price, config,
+                            position=position, spec=spec)
     except (funds_service.InsufficientFunds, HoldingsShort) as exc:
-        funds_service.restore(funds, state)  # the savepoint rolled back; so do the staged changes
+        funds_service.restore(funds, state)  # nothing was written; undo the staged changes
         order.refresh_from_db()
-        funds_service.release(funds, order.margin_blocked, order=order, note="order rejected at fill")
-        order.margin_blocked = ZERO
-        order.status = OrderStatus.REJECTED
-        order.rejection_reason = f"{exc} (at fill)"[:200]
-        order.save()
+        reject_at_fill(funds, order, exc)
         return 0
+    order.save()
+    fill.write()
     return 1

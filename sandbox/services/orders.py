@@ -28,8 +28,16 @@ from sandbox.models import (
 from sandbox.services import config as config_service
 from sandbox.services import instruments, prices
 from sandbox.services.config import get_config
-from sandbox.services.fills import evaluate, execute, fill_quantity, make_id
-from sandbox.services.funds import InsufficientFunds, block, locked_funds, release
+from sandbox.services.fills import (
+    HoldingsShort,
+    evaluate,
+    execute,
+    fill_quantity,
+    make_id,
+    new_position,
+    prepare_fill,
+)
+from sandbox.services.funds import InsufficientFunds, block, checkpoint, locked_funds, release, restore
 from sandbox.services.margin import required
 from sandbox.services.money import IST, ZERO, now, qty_text
 
@@ -151,6 +159,28 @@ def _lookups(exchange: str, symbol: str) -> tuple[SandboxConfig, instruments.Ins
     return config, spec, found.get(keys[2])
 
 
+def _fill_at_once(funds, placed: SandboxOrder, decision, config: SandboxConfig, position: SandboxPosition,
+                  spec: instruments.InstrumentSpec) -> None:
+    """Fill a new order in full now: it is inserted once, already filled (no insert-then-update, no
+    savepoint: prepare_fill writes nothing before its checks pass). A fill the funds or holdings cannot
+    cover records the order rejected, as execute() would."""
+    placed.margin_blocked = ZERO
+    if decision.triggered:
+        placed.status = OrderStatus.OPEN
+    state = checkpoint(funds)
+    try:
+        fill = prepare_fill(funds, placed, placed.quantity, decision.price, config, position=position, spec=spec)
+    except (InsufficientFunds, HoldingsShort) as exc:
+        restore(funds, state)
+        placed.margin_blocked, placed.filled_quantity, placed.average_price = ZERO, ZERO, ZERO
+        placed.status = OrderStatus.REJECTED
+        placed.rejection_reason = f"{exc} (at fill)"[:200]
+        placed.save(force_insert=True)
+        return
+    placed.save(force_insert=True)
+    fill.write()
+
+
 def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
                 squareoff: bool = False) -> SandboxOrder:
     """Place an order in the user's sandbox. A MARKET order fills within the call; LIMIT and stop
@@ -184,14 +214,15 @@ def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
                 strategy=order.strategy[:64])
             # An order that fills in full right now blocks its margin on the position it opens, so it
             # need not block and release it on itself first (need <= available was checked above).
-            now_price = evaluate(placed, quote, config, fresh=True, spec=spec).price
-            fills_now = now_price is not None and fill_quantity(placed, quote, config) == placed.quantity
+            decision = evaluate(placed, quote, config, fresh=True, spec=spec)
+            fills_now = decision.price is not None and fill_quantity(placed, quote, config) == placed.quantity
+            position = position or new_position(user_id, order)
             if fills_now:
-                placed.margin_blocked = ZERO
-            placed.save(force_insert=True)
-            if not fills_now:
+                _fill_at_once(funds, placed, decision, config, position, spec)
+            else:
+                placed.save(force_insert=True)
                 block(funds, need, order=placed, note="order placed")
-            execute(funds, placed, quote, config, fresh=True, position=position, spec=spec)
+                execute(funds, placed, quote, config, fresh=True, position=position, spec=spec)
     except Rejection as exc:
         rejected = _record_rejection(user_id, order, str(exc))
         raise OrderRejected(str(exc), data={"order_id": rejected.order_id}) from None

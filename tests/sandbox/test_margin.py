@@ -146,3 +146,21 @@ def test_a_loss_beyond_the_cash_leaves_a_negative_balance_that_still_allows_exit
     assert funds.realized_pnl == D("-12250000.00")
     assert funds.available < 0
     assert funds.used_margin == D("50000.00")  # the 25 still open
+
+
+def test_a_market_order_the_slipped_fill_price_no_longer_covers_is_rejected_at_fill(sandbox):
+    from brokers.adapters.base import OrderRejected
+    from sandbox.services.config import forget_config
+
+    SandboxConfig.objects.filter(pk=1).update(slippage_bps=D("100"))
+    forget_config()
+    price("SBIN", "1000")
+    # Checked at the LTP (10,000 x 1000 = the whole capital); filled 1% worse, which it cannot pay.
+    with pytest.raises(OrderRejected, match=r"Insufficient funds.*\(at fill\)"):
+        sandbox.place("SBIN", "BUY", 10_000, product="CNC")
+    order = SandboxOrder.objects.get(user=sandbox.user)
+    assert (order.status, order.filled_quantity, order.margin_blocked) == (OrderStatus.REJECTED, 0, 0)
+    assert not SandboxPosition.objects.filter(user=sandbox.user).exists()
+    assert not order.trades.exists()
+    funds = sandbox.check()
+    assert (funds.available, funds.used_margin) == (CAPITAL, 0)
