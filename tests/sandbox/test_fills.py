@@ -136,3 +136,34 @@ def test_a_modified_trigger_keeps_the_stop_pending_until_it_is_reached(sandbox):
     price("SBIN", "779.5", owners=[sandbox])
     info = sandbox.adapter.order_status(result.broker_order_id)
     assert (info.status, info.average_price) == (OrderStatus.COMPLETE, D("779.5"))
+
+
+@pytest.mark.parametrize("action", ["BUY", "SELL"])  # adds to the long, closes part of it
+def test_a_market_fill_costs_nine_statements(sandbox, action, django_assert_max_num_queries):
+    """Lock funds, lock the position, insert the filled order, update the position, insert the trade,
+    update funds, insert the ledger rows (one statement): with BEGIN and COMMIT, nine round trips (the
+    test's own transaction turns BEGIN and COMMIT into a savepoint and its release)."""
+    from brokers.adapters.base import OrderRequest
+
+    price("SBIN", "812.50", bid="812.45", ask="812.60")
+    sandbox.place("SBIN", "BUY", 10)  # the position exists; the caches are warm
+    order = OrderRequest(exchange="NSE", symbol="SBIN", action=action, quantity=D(2), price_type="MARKET",
+                         product="MIS")
+    with django_assert_max_num_queries(9):
+        assert sandbox.adapter.place_order(order).status == OrderStatus.COMPLETE
+    sandbox.check()
+
+
+def test_a_resting_order_fills_in_a_sweep_without_a_savepoint(sandbox, django_assert_max_num_queries):
+    from sandbox.services import matching
+
+    price("SBIN", "800")
+    sandbox.place("SBIN", "BUY", 10, price_type="LIMIT", price="790")
+    price("SBIN", "789", match=False)
+    # The sweep's query, then the fill in 10: BEGIN (here a savepoint: the test runs in a transaction),
+    # lock funds, lock the order, lock the position, update the order, the position, insert the trade,
+    # update funds, insert the ledger rows, COMMIT. No savepoint of its own around the fill.
+    with django_assert_max_num_queries(11) as captured:
+        assert matching.sweep().fills == 1
+    assert len([q for q in captured.captured_queries if q["sql"].startswith("SAVEPOINT")]) == 1
+    sandbox.check()
