@@ -113,11 +113,6 @@ def _locked_position(user_id: int, order: NewOrder | SandboxOrder) -> SandboxPos
             .filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol, product=order.product).first())
 
 
-def _position_qty(user_id: int, order: NewOrder | SandboxOrder) -> Decimal:
-    position = _locked_position(user_id, order)
-    return position.quantity if position else ZERO
-
-
 def _check_delivery_sell(user_id: int, order: NewOrder, position_qty: Decimal) -> None:
     holding = (SandboxHolding.objects.filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol)
                .values_list("quantity", flat=True).first()) or ZERO
@@ -264,14 +259,16 @@ def modify_order(user_id: int, order_id: str, *, quantity: Decimal, price_type: 
         pending = price_type in STOP_TYPES and not was_triggered
         order.status = OrderStatus.TRIGGER_PENDING if pending else OrderStatus.OPEN
         reference = _reference_price(price_type, order.action, price, trigger_price, quote)
-        order.margin_blocked = _margin_needed(config, order, _position_qty(user_id, order), order.remaining,
-                                              reference)
+        position = _locked_position(user_id, order)
+        order.margin_blocked = _margin_needed(config, order, position.quantity if position else ZERO,
+                                              order.remaining, reference, spec)
         try:
             block(funds, order.margin_blocked, order=order, note="order modified")
         except InsufficientFunds as exc:
             raise OrderRejected(f"Modification refused: {exc}") from None
         order.save()
-        execute(funds, order, quote, config, fresh=True)
+        execute(funds, order, quote, config, fresh=True, position=position or new_position(user_id, order),
+                spec=spec)
     return order
 
 
