@@ -80,6 +80,7 @@ class UserAdmin(DjangoUserAdmin):
         count = 0
         for user in queryset.filter(is_active=True).exclude(pk=request.user.pk):
             User.objects.filter(pk=user.pk).update(is_active=False)
+            apikeys.forget_user(user.pk)  # cached API-key verifications carry the user's row
             log_activity(Activity.USER_DEACTIVATED, user=user, request=request, actor=request.user,
                          fields=["is_active"], operation="deactivate")
             count += 1

@@ -6,7 +6,6 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts import ratelimit
-from accounts.models import User
 from accounts.services import apikeys
 
 INVALID_KEY_MESSAGE = "Invalid openalgo apikey"
@@ -39,14 +38,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw = raw_key_from(request)
         if raw is None:
             return None
-        verified = apikeys.verify(raw)
-        if verified is None:
+        found = apikeys.verify_with_user(raw)
+        if found is None:
             # Guessing keys costs an Argon2 verify each: bad keys are counted per client IP.
             wait = ratelimit.check("invalid_key", ratelimit.ip_identity(request))
             if wait is not None:
                 raise exceptions.Throttled(wait)
             raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
-        user = User.objects.filter(pk=verified.user_id, is_active=True).first()
+        verified, user = found  # the owner's row is cached with the verification
         if user is None:
             raise exceptions.AuthenticationFailed(INVALID_KEY_MESSAGE)
         return user, verified

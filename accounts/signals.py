@@ -9,11 +9,13 @@ from typing import Any
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from accounts.models import Activity, RiskSettings, User, UserSetting
 from accounts.services.activity import log_activity
+from accounts.services.apikeys import forget_user
+from accounts.services.risk import forget_risk_settings
 from accounts.services.usersettings import forget_analyze_mode
 
 
@@ -54,8 +56,23 @@ def create_risk_settings(sender: type[User], instance: User, created: bool, raw:
         RiskSettings.objects.get_or_create(user=instance)
 
 
+@receiver(post_save, sender=User)
+@receiver(pre_delete, sender=User)
+def drop_cached_api_user(sender: type[User], instance: User, raw: bool = False, created: bool = False,
+                         **kwargs: Any) -> None:
+    """API-key verifications carry the owner's row: any change of the user drops them."""
+    if not raw and not created and instance.pk is not None:
+        forget_user(instance.pk)
+
+
 @receiver(post_save, sender=UserSetting)
 @receiver(post_delete, sender=UserSetting)
 def drop_cached_analyze_mode(sender: type[UserSetting], instance: UserSetting, **kwargs: Any) -> None:
     if instance.key == UserSetting.ANALYZE_MODE:
         forget_analyze_mode(instance.user_id)
+
+
+@receiver(post_save, sender=RiskSettings)
+@receiver(post_delete, sender=RiskSettings)
+def drop_cached_risk_settings(sender: type[RiskSettings], instance: RiskSettings, **kwargs: Any) -> None:
+    forget_risk_settings(instance.user_id)

@@ -128,19 +128,37 @@ def _verify_uncached(raw_key: str) -> VerifiedKey | None:
 
 def verify(raw_key: str | None) -> VerifiedKey | None:
     """Return who the key belongs to, or None. Cached both ways; cost independent of key count."""
+    found = verify_with_user(raw_key, load_user=False)
+    return None if found is None else found[0]
+
+
+def verify_with_user(raw_key: str | None, *, load_user: bool = True) -> tuple[VerifiedKey, User | None] | None:
+    """verify() and the key's active owner, in one cache round trip once cached.
+
+    The owner's row is cached with the verification (and dropped with it: forget_user() on any change
+    of the user, forget() on any change of the key). Returns None for an invalid key; the user is None
+    when the owner is inactive (or not asked for).
+    """
     if not raw_key or len(raw_key) > 200:
         return None
     ck = cache_key(raw_key)
-    hit = cache.get(ck)
+    uk = _used_key(ck)
+    hits = cache.get_many([ck, uk])  # one round trip: the verification and whether last_used_at is fresh
+    hit = hits.get(ck)
     if hit == _INVALID:
         return None
     if hit is not None:
+        hit = dict(hit)
+        user = hit.pop("user", None)
         found = VerifiedKey(**hit)
         if found.expires_at is not None and found.expires_at <= timezone.now():
             cache.delete(ck)
             return None
-        _touch(found.key_id)
-        return found
+        if uk not in hits:
+            _touch(uk, found.key_id)
+        if user is None and load_user:
+            user = _active_user(found.user_id)
+        return found, user
     found = _verify_uncached(raw_key)
     if found is None:
         cache.set(ck, _INVALID, settings.API_KEY_INVALID_CACHE_SECONDS)
@@ -148,12 +166,32 @@ def verify(raw_key: str | None) -> VerifiedKey | None:
     ttl = settings.API_KEY_CACHE_SECONDS
     if found.expires_at is not None:
         ttl = max(1, min(ttl, int((found.expires_at - timezone.now()).total_seconds())))
-    cache.set(ck, found.__dict__, ttl)
-    _touch(found.key_id)
-    return found
+    user = _active_user(found.user_id) if load_user else None
+    entry = dict(found.__dict__)
+    if user is not None:
+        entry["user"] = user
+    cache.set(ck, entry, ttl)
+    _touch(uk, found.key_id)
+    return found, user
 
 
-def _touch(key_id: int) -> None:
+def _active_user(user_id: int) -> User | None:
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+def forget_user(user_id: int) -> None:
+    """Drop the cached verifications of every key of this user (they carry the user's row)."""
+    keys = [cache_key(raw) for raw in ApiKey.objects.filter(user_id=user_id).values_list("key_encrypted", flat=True)
+            if raw]
+    if keys:
+        cache.delete_many(keys)
+
+
+def _used_key(ck: str) -> str:
+    return "apikey-used:" + ck
+
+
+def _touch(uk: str, key_id: int) -> None:
     # One write per key per minute at most, so the hot path does not write on every request.
-    if cache.add(f"apikey-used:{key_id}", 1, _LAST_USED_EVERY):
+    if cache.add(uk, 1, _LAST_USED_EVERY):
         ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())

@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -21,6 +22,26 @@ def get_risk_settings(user: User | int) -> RiskSettings:
     user_id = user if isinstance(user, int) else user.pk
     settings, _ = RiskSettings.objects.get_or_create(user_id=user_id)
     return settings
+
+
+def risk_settings_cache_key(user_id: int) -> str:
+    return f"risk-settings:{user_id}"
+
+
+def cached_risk_settings(user_id: int, cached: RiskSettings | None = None) -> RiskSettings:
+    """The user's limits as the order pipeline reads them: from the shared cache (no expiry; dropped on
+    every save or delete of the row, see signals.py), else one query. `cached` is a value the caller
+    already fetched with get_many(). An unsaved default row stands in when none exists yet: reading
+    must not write on the hot path."""
+    if cached is not None:
+        return cached
+    row = RiskSettings.objects.filter(user_id=user_id).first() or RiskSettings(user_id=user_id)
+    cache.set(risk_settings_cache_key(user_id), row, None)
+    return row
+
+
+def forget_risk_settings(user_id: int) -> None:
+    cache.delete(risk_settings_cache_key(user_id))
 
 
 def _as_json(value: Any) -> Any:
@@ -48,5 +69,8 @@ def update_risk_settings(user: User, *, request: HttpRequest | None = None, acto
         if changes:
             row.save()
     if changes:
+        # The post_save signal already dropped the cached row; drop it again once committed so a reader
+        # that re-cached the old row in between does not keep it.
+        transaction.on_commit(lambda: forget_risk_settings(row.user_id))
         log_activity(Activity.RISK_CHANGED, user=user, request=request, actor=actor, changes=changes)
     return row

@@ -6,6 +6,9 @@ answer costs no query and a change is seen by every process at once.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.cache import cache
@@ -16,6 +19,8 @@ from accounts.models import Activity, SettingCategory, User, UserSetting
 from accounts.services.activity import log_activity
 
 _MISSING = object()
+#: Analyze mode as already read in this request (user id -> on), when a request scope is open.
+_request_memo: ContextVar[dict[int, bool] | None] = ContextVar("analyze_mode_memo", default=None)
 
 
 def get_setting(user: User | int, key: str, default: Any = None) -> Any:
@@ -51,16 +56,32 @@ def analyze_mode_cache_key(user_id: int) -> str:
     return f"analyze-mode:{user_id}"
 
 
+@contextmanager
+def analyze_mode_request_scope() -> Iterator[None]:
+    """Within one API request, read each user's analyze mode from the shared cache once (the route and
+    the answer's "mode" then agree, and the second read costs no round trip). A change of the
+    setting in the same process drops the memo too (forget_analyze_mode)."""
+    token = _request_memo.set({})
+    try:
+        yield
+    finally:
+        _request_memo.reset(token)
+
+
 def is_analyze_mode(user_id: int) -> bool:
     """True when the user's orders go to the sandbox. No query once cached."""
+    memo = _request_memo.get()
+    if memo is not None and user_id in memo:
+        return memo[user_id]
     ck = analyze_mode_cache_key(user_id)
-    cached = cache.get(ck, _MISSING)
-    if cached is not _MISSING:
-        return cached
-    value = UserSetting.objects.filter(user_id=user_id, key=UserSetting.ANALYZE_MODE).values_list(
-        "value", flat=True).first()
-    on = value is True
-    cache.set(ck, on, None)
+    on = cache.get(ck, _MISSING)
+    if on is _MISSING:
+        value = UserSetting.objects.filter(user_id=user_id, key=UserSetting.ANALYZE_MODE).values_list(
+            "value", flat=True).first()
+        on = value is True
+        cache.set(ck, on, None)
+    if memo is not None:
+        memo[user_id] = on
     return on
 
 
@@ -72,4 +93,7 @@ def set_analyze_mode(user: User, on: bool, request: HttpRequest | None = None, a
 
 
 def forget_analyze_mode(user_id: int) -> None:
+    memo = _request_memo.get()
+    if memo is not None:
+        memo.pop(user_id, None)
     cache.delete(analyze_mode_cache_key(user_id))

@@ -1,8 +1,8 @@
 """The instrument master: cached look-ups for the order pipeline, search and expiries.
 
 get_instrument() runs on every order, so hits come from the shared cache (0 queries) and a miss
-costs one query. Imports bump a generation number that is part of every key, which invalidates
-all cached entries at once without having to enumerate them.
+costs one query. Imports bump a generation number stored with every entry, which invalidates all
+cached entries at once without having to enumerate them.
 """
 from __future__ import annotations
 
@@ -43,20 +43,24 @@ def invalidate_cache() -> None:
 
 
 def _key(exchange: str, symbol: str) -> str:
-    return f"brokers:instrument:{_generation()}:{exchange}:{symbol}"
+    return f"brokers:instrument:{exchange}:{symbol}"
 
 
 def get_instrument(exchange: str, symbol: str) -> Instrument | None:
-    """The instrument `symbol` on `exchange` (OpenAlgo format, case-insensitive), or None."""
+    """The instrument `symbol` on `exchange` (OpenAlgo format, case-insensitive), or None.
+
+    One cache round trip on a hit: the entry (generation, instrument) is read with the generation
+    number and counts only if it was cached under the current generation."""
     exchange, symbol = exchange.strip().upper(), symbol.strip().upper()
     key = _key(exchange, symbol)
-    cached = cache.get(key)
-    if cached == _MISSING:
-        return None
-    if cached is not None:
-        return cached
+    hits = cache.get_many([_GENERATION_KEY, key])
+    generation = hits.get(_GENERATION_KEY)
+    generation = _generation() if generation is None else int(generation)
+    cached = hits.get(key)
+    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == generation:
+        return None if cached[1] == _MISSING else cached[1]
     instrument = Instrument.objects.filter(exchange=exchange, symbol=symbol).first()
-    cache.set(key, instrument if instrument is not None else _MISSING, CACHE_SECONDS)
+    cache.set(key, (generation, instrument if instrument is not None else _MISSING), CACHE_SECONDS)
     return instrument
 
 

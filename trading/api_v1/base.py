@@ -75,6 +75,12 @@ class OpenAlgoView(APIView):
     semi_auto_allowed = True
     serializer_class: type[serializers.Serializer] | None = None
 
+    def dispatch(self, request, *args, **kwargs):
+        from accounts.services.usersettings import analyze_mode_request_scope
+
+        with analyze_mode_request_scope():
+            return super().dispatch(request, *args, **kwargs)
+
     def post(self, request: Request) -> Response:
         data: dict[str, Any] = {}
         if self.serializer_class is not None:

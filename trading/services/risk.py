@@ -21,6 +21,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import RiskSettings
+from accounts.services.risk import cached_risk_settings, risk_settings_cache_key
 from brokers.adapters.base import BrokerAdapter, BrokerError
 from trading.models import OPEN_STATUSES, Action, EventLevel, Order, OrderStatus, Position, PriceType
 from trading.services.validation import OrderSpec
@@ -49,8 +50,7 @@ def start_of_day(now: datetime | None = None) -> datetime:
 
 
 def load_settings(user_id: int) -> RiskSettings:
-    # An unsaved default row when none exists yet: reading must not write on the hot path.
-    return RiskSettings.objects.filter(user_id=user_id).first() or RiskSettings(user_id=user_id)
+    return cached_risk_settings(user_id)
 
 
 def order_price(spec: OrderSpec, adapter: BrokerAdapter | None, result: RiskResult) -> Decimal | None:
@@ -82,7 +82,10 @@ def check(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None
     kill switch and the calendar apply.
     """
     result = RiskResult()
-    limits = load_settings(user_id)
+    # One cache round trip for the limits and today's order counter.
+    today_key = _today_key(user_id)
+    hits = cache.get_many([risk_settings_cache_key(user_id), today_key])
+    limits = cached_risk_settings(user_id, hits.get(risk_settings_cache_key(user_id)))
     if not limits.trading_enabled:
         raise Refusal("Trading is disabled for this user (risk kill switch).")
     exchanges = {spec.exchange for spec in specs}
@@ -95,7 +98,7 @@ def check(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None
                 raise Refusal(f"Market closed for {exchange}: {reason}")
     if reduces_risk:
         return result
-    _check_counts(user_id, len(specs), limits)
+    _check_counts(user_id, len(specs), limits, hits.get(today_key))
     if limits.max_order_value > 0:
         for spec in specs:
             price = order_price(spec, adapter, result)
@@ -137,11 +140,12 @@ def _today_key(user_id: int) -> str:
     return f"trading:orders-today:{user_id}:{start_of_day():%Y%m%d}"
 
 
-def orders_today(user_id: int) -> int:
+def orders_today(user_id: int, cached: int | None = None) -> int:
     """Orders the user sent towards a broker today. A counter in the shared cache, so the check costs
-    the same on the thousandth order of the day as on the first; rebuilt from the table when missing."""
+    the same on the thousandth order of the day as on the first; rebuilt from the table when missing.
+    `cached` is the counter's value when the caller already read it."""
     key = _today_key(user_id)
-    count = cache.get(key)
+    count = cache.get(key) if cached is None else cached
     if count is None:
         # Rows that reached the broker call (broker_ms set) or are on their way (PENDING); risk
         # refusals and split parents never reach it.
@@ -158,14 +162,14 @@ def count_sent(user_id: int) -> None:
         cache.incr(_today_key(user_id))
 
 
-def _check_counts(user_id: int, new_orders: int, limits: RiskSettings) -> None:
+def _check_counts(user_id: int, new_orders: int, limits: RiskSettings, today: int | None = None) -> None:
     if limits.max_open_orders:
         # Served by the partial index of open orders: small whatever the history.
         open_now = Order.objects.filter(user_id=user_id, status__in=OPEN_STATUSES).count()
         if open_now + new_orders > limits.max_open_orders:
             raise Refusal(f"Too many open orders: {open_now} open, the limit is {limits.max_open_orders}.")
     if limits.max_orders_per_day:
-        today = orders_today(user_id)
+        today = orders_today(user_id, today)
         if today + new_orders > limits.max_orders_per_day:
             raise Refusal(f"Daily order limit reached: {today} orders today, the limit is "
                           f"{limits.max_orders_per_day}.")
