@@ -9,7 +9,9 @@
    (match_all's work: every resting order against its instrument's stored price) when nothing
    crosses, counts its queries, and times one instrument's price change. Target: a sweep <= 50 ms.
 2. Times a sweep in which 1% of the resting orders fill, with the ledger checked afterwards.
-3. Sends MARKET orders to /api/v1/placeorder in-process (Django's test client: the whole middleware
+3. Places MARKET orders through SandboxAdapter.place_order in-process (the broker call alone, warm price
+   store and caches) and counts the statements of one.
+4. Sends MARKET orders to /api/v1/placeorder in-process (Django's test client: the whole middleware
    stack and view, no socket) for a user in analyze mode, and checks each sandbox order is COMPLETE
    by the time the response is back.
 
@@ -153,6 +155,37 @@ def bench_fills(users: list) -> None:
           f"({ms(elapsed / max(result.fills, 1))} per fill); ledger invariant holds for all {len(users)} users")
 
 
+def bench_adapter(orders: int) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from brokers.adapters.base import AdapterContext, OrderRequest
+    from sandbox.adapter import SandboxAdapter
+
+    user = get_user_model().objects.get(username="bench-sandbox-1")
+    adapter = SandboxAdapter(AdapterContext(user_id=user.pk))
+
+    def order(i: int) -> OrderRequest:  # alternately opens and closes a position of 1
+        return OrderRequest(exchange="NSE", symbol="BENCH002", action="SELL" if i % 2 else "BUY", quantity=1,
+                            price_type="MARKET", product="MIS", strategy="bench")
+
+    for i in range(10):  # warm the caches and the connection; leaves the position flat
+        adapter.place_order(order(i))
+    with CaptureQueriesContext(connection) as ctx:
+        adapter.place_order(order(0))
+        adapter.place_order(order(1))
+    samples = []
+    cpu = time.process_time()
+    for i in range(orders):
+        started = time.perf_counter()
+        adapter.place_order(order(i))
+        samples.append(time.perf_counter() - started)
+    cpu = (time.process_time() - cpu) / max(orders, 1)
+    print(f"MARKET order through SandboxAdapter.place_order (in-process): {len(ctx.captured_queries) / 2:g} "
+          f"statements per order (BEGIN and COMMIT included); {summary(samples)}; {ms(cpu)} CPU per order")
+
+
 def bench_api(requests: int) -> None:
     import json
 
@@ -201,6 +234,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--adapter-orders", type=int, default=500)
     parser.add_argument("--reuse", action="store_true", help="Keep the resting orders of a previous run.")
     args = parser.parse_args()
     prepare_environment()
@@ -218,6 +252,7 @@ def main() -> None:
         users = setup(args.orders)
     bench_sweep(args.runs)
     bench_fills(users)
+    bench_adapter(args.adapter_orders)
     bench_api(args.requests)
 
 
