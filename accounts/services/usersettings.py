@@ -85,6 +85,20 @@ def is_analyze_mode(user_id: int) -> bool:
     return on
 
 
+def read_with_analyze_mode(user_id: int, keys: list[str]) -> dict[str, Any]:
+    """get_many(keys) from the shared cache, reading the user's analyze mode in the same round trip
+    when a request scope is open and has not read it yet (is_analyze_mode() then answers from the
+    memo). Returns the hits among `keys`."""
+    memo = _request_memo.get()
+    if memo is None or user_id in memo:
+        return cache.get_many(keys) if keys else {}
+    ck = analyze_mode_cache_key(user_id)
+    hits = cache.get_many([ck, *keys])
+    if ck in hits:
+        memo[user_id] = hits.pop(ck)
+    return hits
+
+
 def set_analyze_mode(user: User, on: bool, request: HttpRequest | None = None, actor: User | None = None) -> None:
     set_setting(user, UserSetting.ANALYZE_MODE, bool(on), request=request, actor=actor)
     # The post_save signal already dropped the entry; drop it again once the transaction commits so a

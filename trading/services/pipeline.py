@@ -67,6 +67,8 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
     order as REJECTED with the reason.
     """
     t0 = started if started is not None else perf_counter()
+    # The risk limits, today's counter and the analyze mode (routing) in one cache round trip.
+    prefetched = risk.prefetch(user.pk) if check_risk else None
     route = route or adapter_for_user(user, spec.account_name)
     adapter = route[0]
     order = new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending, parent=parent)
@@ -74,7 +76,7 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
     if check_risk:
         try:
             events += risk.check(user.pk, [spec], adapter=adapter, is_analyze=route[2], reduces_risk=reduces_risk,
-                                 account_id=route[1].pk if route[1] else None).events
+                                 account_id=route[1].pk if route[1] else None, prefetched=prefetched).events
         except risk.Refusal as refusal:
             # Recorded, never silently dropped; a repeat of an accepted order still returns that order.
             order.status, order.rejection_reason = OrderStatus.REJECTED, str(refusal)

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections, router
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -74,8 +75,17 @@ def order_price(spec: OrderSpec, adapter: BrokerAdapter | None, result: RiskResu
     return ltp
 
 
+def prefetch(user_id: int) -> dict[str, Any]:
+    """What check() reads from the shared cache (the limits, today's counter), with the user's analyze
+    mode for routing, in one round trip. Pass the result to check(); it is good for one check."""
+    from accounts.services.usersettings import read_with_analyze_mode
+
+    return read_with_analyze_mode(user_id, [risk_settings_cache_key(user_id), _today_key(user_id)])
+
+
 def check(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None, is_analyze: bool,
-          reduces_risk: bool = False, account_id: int | None = None) -> RiskResult:
+          reduces_risk: bool = False, account_id: int | None = None,
+          prefetched: dict[str, Any] | None = None) -> RiskResult:
     """Check one order (or the legs of one split) against the limits. Raises Refusal with the reason.
 
     `reduces_risk` (square-offs) skips the limits that would trap a trader in a position: only the
@@ -84,7 +94,7 @@ def check(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None
     result = RiskResult()
     # One cache round trip for the limits and today's order counter.
     today_key = _today_key(user_id)
-    hits = cache.get_many([risk_settings_cache_key(user_id), today_key])
+    hits = prefetch(user_id) if prefetched is None else prefetched
     limits = cached_risk_settings(user_id, hits.get(risk_settings_cache_key(user_id)))
     if not limits.trading_enabled:
         raise Refusal("Trading is disabled for this user (risk kill switch).")
@@ -162,10 +172,35 @@ def count_sent(user_id: int) -> None:
         cache.incr(_today_key(user_id))
 
 
+_OPEN_COUNT_SQL: dict[str, str] = {}
+
+
+def open_orders(user_id: int) -> int:
+    """The user's open orders (OPEN_STATUSES), served by the partial index of open orders.
+
+    The same query as Order.objects.filter(user_id=..., status__in=OPEN_STATUSES).count(), written
+    once per database vendor: it runs on every order, and compiling it through the ORM cost more
+    than the query itself."""
+    connection = connections[router.db_for_read(Order)]
+    sql = _OPEN_COUNT_SQL.get(connection.vendor)
+    if sql is None:
+        qn = connection.ops.quote_name
+        table = qn(Order._meta.db_table)
+        user = f"{table}.{qn(Order._meta.get_field('user').column)}"
+        status = f"{table}.{qn(Order._meta.get_field('status').column)}"
+        statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+        # Identifiers from the model's meta, quoted; every value is a parameter.
+        sql = f"SELECT COUNT(*) FROM {table} WHERE {user} = %s AND {status} IN ({statuses})"  # noqa: S608
+        _OPEN_COUNT_SQL[connection.vendor] = sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, *(str(s) for s in OPEN_STATUSES)])
+        return cursor.fetchone()[0]
+
+
 def _check_counts(user_id: int, new_orders: int, limits: RiskSettings, today: int | None = None) -> None:
     if limits.max_open_orders:
         # Served by the partial index of open orders: small whatever the history.
-        open_now = Order.objects.filter(user_id=user_id, status__in=OPEN_STATUSES).count()
+        open_now = open_orders(user_id)
         if open_now + new_orders > limits.max_open_orders:
             raise Refusal(f"Too many open orders: {open_now} open, the limit is {limits.max_open_orders}.")
     if limits.max_orders_per_day:
