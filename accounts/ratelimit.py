@@ -43,23 +43,43 @@ def parse_rates(text: str) -> list[Rate]:
 def hit(scope: str, identity: str, rates: list[Rate], now: float | None = None) -> int | None:
     """Count one request. Return None if allowed, else the seconds until the tightest window resets."""
     now = time.time() if now is None else now
+    windows = [(rate, int(now // rate.seconds)) for rate in rates]
+    keys = [(f"rl:{scope}:{identity}:{rate.seconds}:{window}", rate.seconds + 1) for rate, window in windows]
+    counts = _count_redis(keys)
+    if counts is None:
+        counts = [_count(key, ttl) for key, ttl in keys]
     wait = None
-    for rate in rates:
-        window = int(now // rate.seconds)
-        key = f"rl:{scope}:{identity}:{rate.seconds}:{window}"
-        # add() then incr(): atomic on Redis; the file cache is per-machine and good enough there.
-        if cache.add(key, 1, rate.seconds + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add() and incr()
-                cache.set(key, 1, rate.seconds + 1)
-                count = 1
+    for (rate, window), count in zip(windows, counts, strict=True):
         if count > rate.limit:
             retry = max(1, int((window + 1) * rate.seconds - now + 0.999))
             wait = retry if wait is None else max(wait, retry)
     return wait
+
+
+def _count(key: str, ttl: int) -> int:
+    # add() then incr(): atomic on Redis; the file cache is per-machine and good enough there.
+    if cache.add(key, 1, ttl):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, ttl)
+        return 1
+
+
+def _count_redis(keys: list[tuple[str, int]]) -> list[int] | None:
+    """Every window's counter in one Redis round trip (django-redis): SET NX with the expiry, then
+    INCR, in one MULTI. None when the cache is not django-redis (the caller counts key by key)."""
+    client = getattr(cache, "client", None)
+    if client is None or not hasattr(client, "get_client") or not hasattr(client, "make_key"):
+        return None
+    pipe = client.get_client(write=True).pipeline(transaction=True)
+    for key, ttl in keys:
+        name = client.make_key(key)
+        pipe.set(name, 0, ex=ttl, nx=True)
+        pipe.incr(name)
+    results = pipe.execute()
+    return [int(n) for n in results[1::2]]
 
 
 def check(scope: str, identity: str) -> int | None:
