@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
 from brokers.adapters.base import OrderInfo, OrderResult
@@ -49,8 +49,11 @@ def insert(order: Order) -> Order | None:
         order.save(force_insert=True)
         return order
     try:
-        with transaction.atomic():  # a savepoint, so the unique violation does not poison an outer transaction
-            order.save(force_insert=True)
+        if transaction.get_connection(router.db_for_write(Order)).in_atomic_block:
+            with transaction.atomic():  # a savepoint, so the unique violation does not poison the transaction
+                order.save(force_insert=True)
+        else:
+            order.save(force_insert=True)  # autocommit: one statement, nothing to roll back
     except IntegrityError:
         return None
     return order
