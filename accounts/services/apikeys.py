@@ -176,7 +176,8 @@ def verify_with_user(raw_key: str | None, *, load_user: bool = True) -> tuple[Ve
 
 
 def _active_user(user_id: int) -> User | None:
-    return User.objects.filter(pk=user_id, is_active=True).first()
+    # The password hash stays out of the cached entry (it is loaded on demand if ever needed).
+    return User.objects.filter(pk=user_id, is_active=True).defer("password").first()
 
 
 def forget_user(user_id: int) -> None:

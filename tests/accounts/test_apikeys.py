@@ -110,3 +110,14 @@ def test_verification_does_one_indexed_lookup_whatever_the_number_of_keys(django
     # one SELECT by prefix, plus the at-most-once-a-minute last_used_at UPDATE
     with django_assert_num_queries(2):
         assert apikeys.verify(raws[-1]) is not None
+
+
+def test_the_cached_entry_carries_no_password_hash():
+    user = UserFactory()
+    _, raw = apikeys.create_key(user, "bot")
+    _found, cached_user = apikeys.verify_with_user(raw)
+    assert cached_user.pk == user.pk
+    entry = cache.get(apikeys.cache_key(raw))
+    import pickle
+
+    assert user.password.encode() not in pickle.dumps(entry)
