@@ -4,31 +4,17 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import factory
-
 from brokers.adapters.base import AdapterContext, OrderRequest
-from brokers.models import Instrument
 from sandbox.adapter import SandboxAdapter
 from sandbox.services.funds import check_invariant
 from sandbox.services.money import IST
 from sandbox.services.prices import set_price
+from tests.brokers.factories import InstrumentFactory
 from tests.factories import UserFactory
 
 __all__ = ["TRADING_DAY", "InstrumentFactory", "Sandbox", "UserFactory", "ist"]
 
 
-class InstrumentFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Instrument
-        django_get_or_create = ("exchange", "symbol")
-
-    exchange = "NSE"
-    symbol = factory.Sequence(lambda n: f"STOCK{n}")
-    name = factory.LazyAttribute(lambda i: i.symbol)
-    underlying = factory.LazyAttribute(lambda i: i.symbol)
-    instrument_type = "EQ"
-    lot_size = 1
-    tick_size = Decimal("0.05")
 
 
 #: The tests' trading day: a Wednesday that is no holiday on any exchange in the seeded calendar.

@@ -5,23 +5,10 @@ from decimal import Decimal
 
 import factory
 
-from brokers.models import Instrument, TradingAccount
+from brokers.models import TradingAccount
+from tests.brokers.factories import InstrumentFactory  # noqa: F401 (re-exported for the trading tests)
 from tests.factories import UserFactory
 from trading.models import Order, OrderStatus, PendingOrder
-
-
-class InstrumentFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Instrument
-        django_get_or_create = ("exchange", "symbol")
-
-    exchange = "NSE"
-    symbol = factory.Sequence(lambda n: f"STOCK{n}")
-    name = factory.LazyAttribute(lambda i: i.symbol)
-    underlying = factory.LazyAttribute(lambda i: i.symbol)
-    instrument_type = "EQ"
-    lot_size = 1
-    tick_size = Decimal("0.05")
 
 
 class TradingAccountFactory(factory.django.DjangoModelFactory):
