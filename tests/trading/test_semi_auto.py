@@ -71,6 +71,7 @@ def test_approval_places_the_order_once(semi):
     assert SandboxOrder.objects.count() == 1
 
 
+@pytest.mark.postgres  # SQLite's shared in-memory test database locks whole tables under threads
 def test_two_concurrent_approvals_place_it_once(semi, transactional_db):
     semi.post("placeorder", order())
     pending = PendingOrder.objects.get()
