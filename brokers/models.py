@@ -107,6 +107,25 @@ class InstrumentType(models.TextChoices):
     INDEX = "INDEX", "Index"
 
 
+# The order vocabulary every broker speaks (OpenAlgo's values); trading and sandbox both use these.
+class Action(models.TextChoices):
+    BUY = "BUY", "Buy"
+    SELL = "SELL", "Sell"
+
+
+class PriceType(models.TextChoices):
+    MARKET = "MARKET", "Market"
+    LIMIT = "LIMIT", "Limit"
+    SL = "SL", "Stop-loss limit"
+    SL_M = "SL-M", "Stop-loss market"
+
+
+class Product(models.TextChoices):
+    MIS = "MIS", "Intraday (MIS)"
+    CNC = "CNC", "Delivery (CNC)"
+    NRML = "NRML", "Carry-forward (NRML)"
+
+
 class Instrument(models.Model):
     """One tradable (or quotable) contract in OpenAlgo's symbol format: the instrument master.
 

@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from brokers.models import Action, PriceType, Product  # the order vocabulary every broker speaks
+
 ZERO = Decimal("0")
 _money = {"max_digits": 18, "decimal_places": 2}
 _price = {"max_digits": 16, "decimal_places": 4}
@@ -13,24 +15,6 @@ _qty = {"max_digits": 18, "decimal_places": 4}  # whole numbers except on CRYPTO
 
 __all__ = ["RESTING", "Action", "DailyPnL", "OrderStatus", "PriceType", "Product", "SandboxHolding",
            "SandboxOrder", "SandboxPosition", "SandboxTrade"]
-
-
-class Action(models.TextChoices):
-    BUY = "BUY", "Buy"
-    SELL = "SELL", "Sell"
-
-
-class PriceType(models.TextChoices):
-    MARKET = "MARKET", "Market"
-    LIMIT = "LIMIT", "Limit"
-    SL = "SL", "Stop-loss limit"
-    SL_M = "SL-M", "Stop-loss market"
-
-
-class Product(models.TextChoices):
-    MIS = "MIS", "Intraday (MIS)"
-    CNC = "CNC", "Delivery (CNC)"
-    NRML = "NRML", "Carry-forward (NRML)"
 
 
 class OrderStatus(models.TextChoices):

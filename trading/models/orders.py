@@ -13,7 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from brokers.models import Exchange  # one list of exchange codes, owned by the instrument master
+# One list of exchange codes and one order vocabulary, owned by brokers (the adapter interface's values).
+from brokers.models import Action, Exchange, PriceType, Product
 
 __all__ = [
     "OPEN_STATUSES",
@@ -50,24 +51,6 @@ def _price(**kwargs) -> models.DecimalField:
 def _qty(**kwargs) -> models.DecimalField:
     # Decimal, not integer: CRYPTO quantities are fractional; every other exchange uses whole numbers.
     return models.DecimalField(max_digits=18, decimal_places=6, default=ZERO, **kwargs)
-
-
-class Action(models.TextChoices):
-    BUY = "BUY"
-    SELL = "SELL"
-
-
-class PriceType(models.TextChoices):
-    MARKET = "MARKET"
-    LIMIT = "LIMIT"
-    SL = "SL"
-    SL_M = "SL-M"
-
-
-class Product(models.TextChoices):
-    MIS = "MIS", "MIS (intraday)"
-    CNC = "CNC", "CNC (delivery)"
-    NRML = "NRML", "NRML (carry-forward)"
 
 
 class OrderStatus(models.TextChoices):
