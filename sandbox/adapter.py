@@ -46,6 +46,7 @@ class SandboxAdapter(BrokerAdapter):
 
     name = "sandbox"
     credential_fields = ()
+    runs_in_database = True  # its fills are rows in this database: the pipeline runs them in the order's transaction
 
     @property
     def user_id(self) -> int:

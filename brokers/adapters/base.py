@@ -224,6 +224,11 @@ class BrokerAdapter(abc.ABC):
     name: ClassVar[str] = ""
     #: Credential fields an operator must supply for a TradingAccount of this broker.
     credential_fields: ClassVar[tuple[str, ...]] = ()
+    #: True for a broker whose work is writes to the platform's own database and no network I/O (the
+    #: sandbox). The pipeline then places the order and records it in one transaction: one commit,
+    #: and a refused or duplicate order leaves nothing behind. It must never raise a refusal out of
+    #: an atomic block it opens without a savepoint.
+    runs_in_database: ClassVar[bool] = False
 
     def __init__(self, context: AdapterContext) -> None:
         self.context = context

@@ -20,6 +20,7 @@ from sandbox.models import (
     PriceType,
     Product,
     SandboxConfig,
+    SandboxFunds,
     SandboxHolding,
     SandboxOrder,
     SandboxPosition,
@@ -114,12 +115,17 @@ def _locked_position(user_id: int, order: NewOrder | SandboxOrder) -> SandboxPos
 
 
 def _check_delivery_sell(user_id: int, order: NewOrder, position_qty: Decimal) -> None:
-    holding = (SandboxHolding.objects.filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol)
-               .values_list("quantity", flat=True).first()) or ZERO
-    pending = (SandboxOrder.objects.filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol,
+    # Holdings and the CNC sells still resting, in one query on the (locked) funds row.
+    holding = SandboxHolding.objects.filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol)
+    resting = (SandboxOrder.objects.filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol,
                                            product=Product.CNC, action=Action.SELL, status__in=RESTING)
-               .aggregate(q=models.Sum(models.F("quantity") - models.F("filled_quantity")))["q"]) or ZERO
-    pending = Decimal(pending).quantize(QTY_PLACES)  # SQLite sums in floating point
+               .values("user_id").annotate(q=models.Sum(models.F("quantity") - models.F("filled_quantity"))))
+    holding, pending = (SandboxFunds.objects.filter(user_id=user_id)
+                        .values_list(models.Subquery(holding.order_by().values("quantity")[:1]),
+                                     models.Subquery(resting.values("q")))
+                        .get())
+    holding = Decimal(holding or ZERO)
+    pending = Decimal(pending or ZERO).quantize(QTY_PLACES)  # SQLite sums in floating point
     sellable = holding + max(position_qty, ZERO) - pending
     if order.quantity > sellable:
         raise Rejection(f"CNC sell of {qty_text(order.quantity)} exceeds holdings: "
@@ -176,31 +182,25 @@ def _fill_at_once(funds, placed: SandboxOrder, decision, config: SandboxConfig, 
     fill.write()
 
 
-def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
-                squareoff: bool = False) -> SandboxOrder:
-    """Place an order in the user's sandbox. A MARKET order fills within the call; LIMIT and stop
-    orders rest (OPEN / TRIGGER_PENDING) unless marketable. Raises OrderRejected with the reason."""
-    at = at or now()
-    config, spec, quote = _lookups(order.exchange, order.symbol)
-    try:
-        _check_shape(order.exchange, order.action, order.quantity, order.price_type, order.product, order.price,
-                     order.trigger_price, spec.lot_size)
-        _check_instrument(spec, order.product)
-        if not squareoff:
-            _check_cutoff(order.exchange, order.product, config, at)
-        quote = quote or prices.get_quote(order.exchange, order.symbol, user_id=user_id)
-        if quote is None:
-            raise Rejection(f"No price for {order.exchange}:{order.symbol} in the sandbox "
-                            "(set one with manage.py prices set)")
-        with locked_funds(user_id) as funds:
-            position = _locked_position(user_id, order)
-            position_qty = position.quantity if position else ZERO
+def _place_locked(user_id: int, order: NewOrder, config: SandboxConfig, spec: instruments.InstrumentSpec,
+                  quote: prices.PriceQuote) -> SandboxOrder:
+    """The checks and writes under the funds lock. A refusal leaves the block as a value, not an
+    exception, so the block needs no savepoint when it joins the caller's transaction (the trading
+    pipeline runs the whole order in one): every refusal comes before the first write."""
+    refusal = None
+    with locked_funds(user_id, savepoint=False) as funds:
+        position = _locked_position(user_id, order)
+        position_qty = position.quantity if position else ZERO
+        try:
             if order.product == Product.CNC and order.action == Action.SELL:
                 _check_delivery_sell(user_id, order, position_qty)
             reference = _reference_price(order.price_type, order.action, order.price, order.trigger_price, quote)
             need = _margin_needed(config, order, position_qty, order.quantity, reference, spec)
             if need > 0 and need > funds.available:  # reducing orders pass even on a negative balance
                 raise Rejection(str(InsufficientFunds(need, funds.available)))
+        except Rejection as exc:
+            refusal = exc
+        else:
             placed = SandboxOrder(
                 user_id=user_id, order_id=make_id(), exchange=order.exchange, symbol=order.symbol,
                 action=order.action, quantity=order.quantity, price_type=order.price_type, product=order.product,
@@ -218,6 +218,28 @@ def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
                 placed.save(force_insert=True)
                 block(funds, need, order=placed, note="order placed")
                 execute(funds, placed, quote, config, fresh=True, position=position, spec=spec)
+    if refusal is not None:
+        raise refusal
+    return placed
+
+
+def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
+                squareoff: bool = False) -> SandboxOrder:
+    """Place an order in the user's sandbox. A MARKET order fills within the call; LIMIT and stop
+    orders rest (OPEN / TRIGGER_PENDING) unless marketable. Raises OrderRejected with the reason."""
+    at = at or now()
+    config, spec, quote = _lookups(order.exchange, order.symbol)
+    try:
+        _check_shape(order.exchange, order.action, order.quantity, order.price_type, order.product, order.price,
+                     order.trigger_price, spec.lot_size)
+        _check_instrument(spec, order.product)
+        if not squareoff:
+            _check_cutoff(order.exchange, order.product, config, at)
+        quote = quote or prices.get_quote(order.exchange, order.symbol, user_id=user_id)
+        if quote is None:
+            raise Rejection(f"No price for {order.exchange}:{order.symbol} in the sandbox "
+                            "(set one with manage.py prices set)")
+        placed = _place_locked(user_id, order, config, spec, quote)
     except Rejection as exc:
         rejected = _record_rejection(user_id, order, str(exc))
         raise OrderRejected(str(exc), data={"order_id": rejected.order_id}) from None

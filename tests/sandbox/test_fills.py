@@ -139,17 +139,17 @@ def test_a_modified_trigger_keeps_the_stop_pending_until_it_is_reached(sandbox):
 
 
 @pytest.mark.parametrize("action", ["BUY", "SELL"])  # adds to the long, closes part of it
-def test_a_market_fill_costs_nine_statements(sandbox, action, django_assert_max_num_queries):
+def test_a_market_fill_costs_seven_statements(sandbox, action, django_assert_max_num_queries):
     """Lock funds, lock the position, insert the filled order, update the position, insert the trade,
-    update funds, insert the ledger rows (one statement): with BEGIN and COMMIT, nine round trips (the
-    test's own transaction turns BEGIN and COMMIT into a savepoint and its release)."""
+    update funds, insert the ledger rows (one statement): seven, plus BEGIN and COMMIT on its own (the
+    block joins a caller's transaction without a savepoint, as the test's own transaction shows)."""
     from brokers.adapters.base import OrderRequest
 
     price("SBIN", "812.50", bid="812.45", ask="812.60")
     sandbox.place("SBIN", "BUY", 10)  # the position exists; the caches are warm
     order = OrderRequest(exchange="NSE", symbol="SBIN", action=action, quantity=D(2), price_type="MARKET",
                          product="MIS")
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(7):
         assert sandbox.adapter.place_order(order).status == OrderStatus.COMPLETE
     sandbox.check()
 

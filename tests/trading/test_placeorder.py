@@ -93,15 +93,29 @@ def test_the_query_count_of_a_sandbox_placeorder_is_pinned(trader, django_assert
     ours = [q["sql"] for q in ctx.captured_queries if _table(q["sql"]).startswith(("trading_", "accounts_"))]
     print(f"\n{len(ctx.captured_queries)} queries in all, {len(ours)} of the platform's own:")
     print("\n".join(q["sql"][:160] for q in ctx.captured_queries))
-    # Ours: the open-order count, INSERT order, INSERT event, UPDATE order. The user (with the key), the
-    # risk settings, today's counter and analyze mode come from the cache.
-    assert len(ours) <= 4
-    # The whole request, the sandbox's own writes included; savepoints are the test transaction's artefact
-    # (in production an atomic block is BEGIN/COMMIT, which Django does not log as queries).
+    # Ours: the open-order count, INSERT order, INSERT event. The user (with the key), the risk settings,
+    # today's counter and analyze mode come from the cache.
+    assert len(ours) <= 3
+    # The whole request, the sandbox's own writes included: the sandbox broker runs inside the order's one
+    # transaction (its BEGIN/COMMIT is a savepoint and its release inside the test's transaction, and
+    # Django does not log BEGIN/COMMIT as queries).
     statements = [q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) <= 20
-    with django_assert_max_num_queries(26):  # the same, savepoints included
+    assert len(statements) <= 10
+    with django_assert_max_num_queries(12):  # the same, the one savepoint and its release included
         assert trader.post("placeorder", order()).status_code == 200
+
+
+def test_a_sandbox_order_is_one_transaction(trader):
+    """Order row, event and the sandbox's fill commit together: one savepoint inside the test's
+    transaction stands for the one BEGIN/COMMIT of production."""
+    trader.post("placeorder", order())
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert trader.post("placeorder", order()).status_code == 200
+    savepoints = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 1, savepoints
 
 
 def _table(sql: str) -> str:
@@ -136,3 +150,9 @@ def test_concurrent_repeats_of_a_client_order_id_place_one_order(market):
     assert {a["status"] for a in answers} == {"success"}
     assert len({a["orderid"] for a in answers}) == 1
     assert Order.objects.filter(user=trader.user).count() == 1
+    # The repeats' sandbox fills rolled back with their failed INSERT: one fill, funds reconciled.
+    from sandbox.models import SandboxTrade
+    from sandbox.services.funds import check_invariant
+
+    assert SandboxTrade.objects.filter(user_id=trader.user.pk).count() == 1
+    check_invariant(trader.user.pk)

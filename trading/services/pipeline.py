@@ -12,7 +12,7 @@ from collections.abc import Callable
 from time import monotonic, perf_counter, sleep
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from brokers.adapters import base as broker
 from brokers.adapters.base import BrokerAdapter, ModifyRequest, OrderInfo
@@ -86,6 +86,8 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
             records.event(order, f"Refused by risk checks: {refusal}", EventLevel.WARNING)
             raise RiskRefused(str(refusal), order_id=order.pk) from None
     order.validation_ms = records.ms(perf_counter() - t0)
+    if adapter.runs_in_database:
+        return place_in_database(user, spec, order, adapter, events, t0)
     if records.insert(order) is None:
         return repeat_of(user, spec.client_order_id)
     risk.count_sent(user.pk)
@@ -122,6 +124,63 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
     if order.status == OrderStatus.REJECTED:
         raise BrokerRejected(order.rejection_reason)
     return order
+
+
+def place_in_database(user: Any, spec: OrderSpec, order: Order, adapter: BrokerAdapter,
+                      events: list[tuple[str, str, dict[str, Any]]], t0: float) -> Order:
+    """Place with a broker that lives in this database (the sandbox): the broker's writes, the order
+    row and its events are one transaction, one commit. No PENDING row is needed first: nothing can
+    be lost between the broker and the books. A repeated client_order_id makes the order's INSERT
+    fail, which rolls the broker's fill back with it; the first order is returned."""
+    t_broker = perf_counter()
+    try:
+        with transaction.atomic():
+            refused = None
+            try:
+                result = adapter.place_order(spec.request())
+            except broker.OrderRejected as exc:  # the broker keeps its rejected order: so do we
+                result, refused = None, exc.message
+                order.status, order.rejection_reason = OrderStatus.REJECTED, f"Rejected by the broker: {refused}"
+                events.append((EventLevel.ERROR, order.rejection_reason, {}))
+            broker_s = perf_counter() - t_broker
+            if result is not None:
+                records.apply_result(order, result)
+                level = EventLevel.WARNING if order.status == OrderStatus.REJECTED else EventLevel.INFO
+                events.append((level, f"Sent to {adapter.name}: {order.get_status_display()}",
+                               {"orderid": order.broker_order_id, "message": result.message}))
+            order.broker_ms = records.ms(broker_s)
+            order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
+            order.save(force_insert=True)  # a repeated client_order_id fails here and undoes the fill
+            records.add_events(order, events)
+    except IntegrityError:
+        if spec.client_order_id and Order.objects.filter(user=user, client_order_id=spec.client_order_id).exists():
+            return repeat_of(user, spec.client_order_id)
+        raise
+    except broker.BrokerError as exc:  # nothing was written: the transaction rolled back
+        reject(order, f"Broker error: {exc.message}", t0, t_broker, events)
+        raise BrokerFailure(exc.message) from None
+    except Exception:
+        reject(order, "Internal error while sending the order; see the server log.", t0, t_broker, events)
+        raise
+    risk.count_sent(user.pk)
+    if order.account_id and order.filled_quantity > 0:
+        records.record_fill(order, order.filled_quantity, order.average_price)
+    if order.status == OrderStatus.REJECTED:
+        raise BrokerRejected(refused or order.rejection_reason)
+    return order
+
+
+def reject(order: Order, reason: str, t0: float, t_broker: float, events: list) -> None:
+    """Record an order refused before any of it was written (an in-database broker's failure)."""
+    broker_s = perf_counter() - t_broker
+    order.pk, order._state.adding = None, True
+    order.status, order.rejection_reason = OrderStatus.REJECTED, reason
+    order.broker_ms = records.ms(broker_s)
+    order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
+    with transaction.atomic():
+        if records.insert(order) is None:
+            return
+        records.add_events(order, [*events, (EventLevel.ERROR, reason, {})])
 
 
 def fail(order: Order, reason: str, t0: float, t_broker: float, events: list) -> None:
