@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from core import statements
 from sandbox.models import (
     Action,
     OrderStatus,
@@ -96,9 +97,8 @@ def fill_quantity(order: SandboxOrder, quote: PriceQuote, config: SandboxConfig)
 
 def _lock_position(order: SandboxOrder) -> SandboxPosition:
     """The order's position locked for update, or a new one not saved yet (the fill saves it)."""
-    position = (SandboxPosition.objects.select_for_update()
-                .filter(user_id=order.user_id, exchange=order.exchange, symbol=order.symbol, product=order.product)
-                .first())
+    position = statements.select_one(SandboxPosition, lock=True, user_id=order.user_id, exchange=order.exchange,
+                                     symbol=order.symbol, product=order.product)
     if position is None:
         # Safe without a race: every write to a user's books happens under their funds lock.
         position = new_position(order.user_id, order)
@@ -169,7 +169,7 @@ class Fill:
 
     def write(self) -> SandboxTrade:
         """Save the position, the holding and the trade (the order must be saved first: they refer to it)."""
-        self.position.save()
+        statements.save(self.position)
         holding = self.holding
         if holding is not None:
             if holding.quantity == 0:
@@ -177,7 +177,7 @@ class Fill:
                 holding.delete()
             else:
                 holding.save(update_fields=["quantity", "margin_blocked", "updated_at"])
-        self.trade.save(force_insert=True)
+        statements.insert(self.trade)
         return self.trade
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
 
+from core import statements
 from sandbox.models import (
     RESTING,
     FundsLedger,
@@ -57,7 +58,7 @@ def lock_funds(user_id: int) -> SandboxFunds:
 
     Changes to it are staged in memory with their ledger rows and written by flush(): one UPDATE and
     one multi-row INSERT per transaction instead of two statements per change."""
-    funds = SandboxFunds.objects.select_for_update().filter(user_id=user_id).first()
+    funds = statements.select_one(SandboxFunds, lock=True, user_id=user_id)
     if funds is None:
         get_funds(user_id)
         funds = SandboxFunds.objects.select_for_update().get(user_id=user_id)
@@ -85,8 +86,8 @@ def locked_funds(user_id: int, *, savepoint: bool = True) -> Iterator[SandboxFun
 def flush(funds: SandboxFunds) -> None:
     if not funds.pending:
         return
-    funds.save(update_fields=["available", "used_margin", "realized_pnl", "today_realized_pnl", "updated_at"])
-    FundsLedger.objects.bulk_create(funds.pending)
+    statements.update(funds, ["available", "used_margin", "realized_pnl", "today_realized_pnl", "updated_at"])
+    statements.insert_many(funds.pending)
     funds.pending = []
 
 

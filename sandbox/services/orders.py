@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import models
 
 from brokers.adapters.base import OrderNotFound, OrderRejected
+from core import statements
 from sandbox.models import (
     RESTING,
     Action,
@@ -110,8 +111,8 @@ def _reference_price(price_type: str, action: str, price: Decimal, trigger: Deci
 
 
 def _locked_position(user_id: int, order: NewOrder | SandboxOrder) -> SandboxPosition | None:
-    return (SandboxPosition.objects.select_for_update()
-            .filter(user_id=user_id, exchange=order.exchange, symbol=order.symbol, product=order.product).first())
+    return statements.select_one(SandboxPosition, lock=True, user_id=user_id, exchange=order.exchange,
+                                 symbol=order.symbol, product=order.product)
 
 
 def _check_delivery_sell(user_id: int, order: NewOrder, position_qty: Decimal) -> None:
@@ -176,9 +177,9 @@ def _fill_at_once(funds, placed: SandboxOrder, decision, config: SandboxConfig, 
         placed.margin_blocked, placed.filled_quantity, placed.average_price = ZERO, ZERO, ZERO
         placed.status = OrderStatus.REJECTED
         placed.rejection_reason = f"{exc} (at fill)"[:200]
-        placed.save(force_insert=True)
+        statements.insert(placed)
         return
-    placed.save(force_insert=True)
+    statements.insert(placed)
     fill.write()
 
 
@@ -215,7 +216,7 @@ def _place_locked(user_id: int, order: NewOrder, config: SandboxConfig, spec: in
             if fills_now:
                 _fill_at_once(funds, placed, decision, config, position, spec)
             else:
-                placed.save(force_insert=True)
+                statements.insert(placed)
                 block(funds, need, order=placed, note="order placed")
                 execute(funds, placed, quote, config, fresh=True, position=position, spec=spec)
     if refusal is not None:

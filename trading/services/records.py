@@ -13,6 +13,7 @@ from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
 from brokers.adapters.base import OrderInfo, OrderResult
+from core import statements
 from trading.models import (
     Action,
     EventLevel,
@@ -62,9 +63,8 @@ def insert(order: Order) -> Order | None:
 def add_events(order: Order, events: list[tuple[str, str, dict[str, Any]]]) -> None:
     if events:
         now = timezone.now()
-        OrderEvent.objects.bulk_create(
-            OrderEvent(order=order, level=level, message=message[:500], data=data, created_at=now)
-            for level, message, data in events)
+        statements.insert_many([OrderEvent(order=order, level=level, message=message[:500], data=data, created_at=now)
+                                for level, message, data in events])
 
 
 def event(order: Order, message: str, level: str = EventLevel.INFO, **data: Any) -> OrderEvent:

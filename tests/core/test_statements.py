@@ -1,0 +1,128 @@
+"""core.statements writes and reads rows exactly as the ORM does, on SQLite and on PostgreSQL."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core import statements
+from sandbox.models import FundsLedger, LedgerKind, SandboxFunds, SandboxOrder, SandboxPosition
+from tests.factories import UserFactory
+from trading.models import Order, OrderEvent
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def _position(user, **extra) -> SandboxPosition:
+    return SandboxPosition(user=user, exchange="NSE", symbol="SBIN", product="MIS", **extra)
+
+
+def test_insert_sets_the_key_and_stores_what_the_orm_reads_back():
+    user = UserFactory()
+    position = _position(user, quantity=D("-12.5"), average_price=D("812.123456789012"), realized_pnl=D("-0.05"),
+                         last_fill_at=timezone.now())
+    statements.insert(position)
+    assert position.pk is not None
+    assert not position._state.adding
+    stored = SandboxPosition.objects.get(pk=position.pk)
+    assert _fields(stored) == _fields(position)
+    assert stored.created_at is not None
+    assert stored.updated_at is not None
+
+
+def test_a_violated_constraint_raises_integrity_error_like_the_orm():
+    user = UserFactory()
+    statements.insert(_position(user))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        statements.insert(_position(user))
+
+
+def test_update_writes_only_the_named_fields_and_refreshes_auto_now():
+    user = UserFactory()
+    position = _position(user, quantity=D("1"))
+    statements.insert(position)
+    before = position.updated_at
+    SandboxPosition.objects.filter(pk=position.pk).update(realized_pnl=D("99.99"))  # someone else's change
+    position.quantity, position.realized_pnl = D("7"), D("0")
+    assert statements.update(position, ["quantity", "updated_at"]) == 1
+    stored = SandboxPosition.objects.get(pk=position.pk)
+    assert stored.quantity == D("7")
+    assert stored.realized_pnl == D("99.99")  # not named: untouched
+    assert stored.updated_at >= before
+
+
+def test_select_one_returns_a_model_instance_with_converted_values():
+    user = UserFactory()
+    statements.insert(_position(user, average_price=D("100.000000000001"), last_fill_at=timezone.now()))
+    found = statements.select_one(SandboxPosition, lock=True, user_id=user.pk, exchange="NSE", symbol="SBIN",
+                                  product="MIS")
+    assert isinstance(found.average_price, Decimal)
+    assert found.average_price == D("100.000000000001")
+    assert isinstance(found.last_fill_at, dt.datetime)
+    assert timezone.is_aware(found.last_fill_at)
+    assert _fields(found) == _fields(SandboxPosition.objects.get(pk=found.pk))
+    assert not found._state.adding
+    assert statements.select_one(SandboxPosition, user_id=user.pk, exchange="NSE", symbol="INFY",
+                                 product="MIS") is None
+
+
+def test_save_inserts_a_new_row_and_updates_a_stored_one():
+    user = UserFactory()
+    position = statements.save(_position(user, quantity=D("1")))
+    position.quantity = D("3")
+    statements.save(position)
+    assert SandboxPosition.objects.get(pk=position.pk).quantity == D("3")
+    assert SandboxPosition.objects.count() == 1
+
+
+def test_insert_many_writes_every_row_and_follows_a_foreign_key_saved_after_assignment():
+    user = UserFactory()
+    funds = SandboxFunds.objects.create(user=user, starting_capital=D("100"), available=D("100"),
+                                        today=dt.date(2026, 11, 23))
+    position = _position(user)  # not saved when the ledger rows are made, as in a fill
+    rows = [FundsLedger(user=user, kind=LedgerKind.BLOCK, amount=D("10.05"), position=position,
+                        available_after=D("89.95"), used_margin_after=D("10.05"), realized_after=D("0")),
+            FundsLedger(user=user, kind=LedgerKind.PNL, amount=D("-0.10"), position=position,
+                        available_after=D("89.85"), used_margin_after=D("10.05"), realized_after=D("-0.10"))]
+    statements.insert(position)
+    statements.insert_many(rows)
+    stored = list(FundsLedger.objects.filter(user=user).order_by("id").values_list("kind", "amount", "position_id"))
+    assert stored == [(LedgerKind.BLOCK, D("10.05"), position.pk), (LedgerKind.PNL, D("-0.10"), position.pk)]
+    assert funds.pk
+
+
+def test_json_and_nullable_foreign_keys_round_trip():
+    user = UserFactory()
+    order = Order(user=user, exchange="NSE", symbol="SBIN", action="BUY", quantity=D("1"), price_type="MARKET",
+                  product="MIS", status="COMPLETE", average_price=D("800.05"), overhead_ms=D("1.234"))
+    statements.insert(order)
+    event = OrderEvent(order=order, level="info", message="Sent", data={"orderid": "X1", "nested": [1, "a"]})
+    statements.insert_many([event])
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.account_id, stored.parent_id, stored.overhead_ms) == (None, None, D("1.234"))
+    assert OrderEvent.objects.get(pk=event.pk).data == {"orderid": "X1", "nested": [1, "a"]}
+
+
+def test_a_sandbox_order_written_by_statements_matches_the_orm():
+    user = UserFactory()
+    via_statements = SandboxOrder(user=user, order_id="A1", exchange="NSE", symbol="SBIN", action="BUY",
+                                  quantity=D("10"), price_type="LIMIT", product="MIS", price=D("799.95"),
+                                  margin_blocked=D("1599.90"))
+    via_orm = SandboxOrder(user=user, order_id="A2", exchange="NSE", symbol="SBIN", action="BUY",
+                           quantity=D("10"), price_type="LIMIT", product="MIS", price=D("799.95"),
+                           margin_blocked=D("1599.90"))
+    statements.insert(via_statements)
+    via_orm.save()
+    first, second = (SandboxOrder.objects.get(pk=o.pk) for o in (via_statements, via_orm))
+    ignore = {"id", "order_id", "created_at", "updated_at"}
+    assert {k: v for k, v in _fields(first).items() if k not in ignore} == \
+        {k: v for k, v in _fields(second).items() if k not in ignore}
