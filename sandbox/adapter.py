@@ -53,11 +53,15 @@ class SandboxAdapter(BrokerAdapter):
         return self.context.user_id
 
     def place_order(self, order: OrderRequest) -> OrderResult:
+        exchange, symbol = order.exchange.upper(), order.symbol.upper()
+        # The pipeline's risk check read this instrument's quote through quotes() a moment ago: the
+        # order uses that read (configuration, spec and quote) instead of a second cache round trip.
+        looked_up = self.__dict__.get("_last_lookup", {}).pop((exchange, symbol), None)
         placed = orders.place_order(self.user_id, orders.NewOrder(
-            exchange=order.exchange.upper(), symbol=order.symbol.upper(), action=order.action.upper(),
+            exchange=exchange, symbol=symbol, action=order.action.upper(),
             quantity=Decimal(order.quantity), price_type=order.price_type.upper(), product=order.product.upper(),
             price=Decimal(order.price or 0), trigger_price=Decimal(order.trigger_price or 0),
-            strategy=order.strategy))
+            strategy=order.strategy), looked_up=looked_up)
         return _result(placed)
 
     def modify_order(self, change: ModifyRequest) -> OrderResult:
@@ -102,7 +106,10 @@ class SandboxAdapter(BrokerAdapter):
                      utilised_debits=funds.used_margin)
 
     def _quote(self, exchange: str, symbol: str) -> prices.PriceQuote:
-        quote = prices.get_quote(exchange.upper(), symbol.upper(), user_id=self.user_id)
+        exchange, symbol = exchange.upper(), symbol.upper()
+        looked_up = orders.lookups(exchange, symbol)  # one round trip; kept for the next order on it
+        self.__dict__.setdefault("_last_lookup", {})[(exchange, symbol)] = looked_up
+        quote = looked_up[2] or prices.get_quote(exchange, symbol, user_id=self.user_id)
         if quote is None:
             raise BrokerError(f"No price for {exchange}:{symbol} in the sandbox's price store.", permanent=True)
         return quote

@@ -167,3 +167,18 @@ def test_a_resting_order_fills_in_a_sweep_without_a_savepoint(sandbox, django_as
         assert matching.sweep().fills == 1
     assert len([q for q in captured.captured_queries if q["sql"].startswith("SAVEPOINT")]) == 1
     sandbox.check()
+
+
+def test_an_order_fills_at_the_quote_its_risk_check_read_and_only_that_order(sandbox):
+    """quotes() (the pipeline's risk check) and the next order on the instrument share one read: the
+    order fills at the price the check valued it at, and a later order reads afresh."""
+    from brokers.adapters.base import OrderRequest
+
+    price("SBIN", "800", bid="799.95", ask="800.05")
+    assert sandbox.adapter.quotes("NSE", "SBIN").ltp == D("800")
+    price("SBIN", "900", bid="899.95", ask="900.05")
+    order = OrderRequest(exchange="NSE", symbol="SBIN", action="BUY", quantity=D(1), price_type="MARKET",
+                         product="MIS")
+    assert sandbox.adapter.place_order(order).average_price == D("800.05")
+    assert sandbox.adapter.place_order(order).average_price == D("900.05")
+    sandbox.check()
