@@ -32,8 +32,11 @@ RESTING = (OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING)
 class SandboxOrder(models.Model):
     """An order in a user's sandbox. `margin_blocked` is what this order still holds in used margin."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_orders")
-    order_id = models.CharField(max_length=32, unique=True)
+    # The user leads sandbox_order_user; order_id is unique by a constraint, not unique=True, which on
+    # PostgreSQL adds a second (LIKE) index that every order would write and no query uses.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_orders",
+                             db_index=False)
+    order_id = models.CharField(max_length=32)
     exchange = models.CharField(max_length=16)
     symbol = models.CharField(max_length=64)
     action = models.CharField(max_length=4, choices=Action.choices)
@@ -67,6 +70,7 @@ class SandboxOrder(models.Model):
             # The order book of one user, newest first.
             models.Index(fields=["user", "-id"], name="sandbox_order_user"),
         ]
+        constraints = [models.UniqueConstraint(fields=["order_id"], name="sandbox_order_unique_order_id")]
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.action} {self.quantity} {self.exchange}:{self.symbol}"
@@ -83,8 +87,10 @@ class SandboxOrder(models.Model):
 class SandboxTrade(models.Model):
     """One fill of a sandbox order."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_trades")
-    trade_id = models.CharField(max_length=32, unique=True)
+    # As for orders: the user leads sandbox_trade_user, trade_id is unique by a constraint (no LIKE index).
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_trades",
+                             db_index=False)
+    trade_id = models.CharField(max_length=32)
     order = models.ForeignKey(SandboxOrder, on_delete=models.CASCADE, related_name="trades")
     exchange = models.CharField(max_length=16)
     symbol = models.CharField(max_length=64)
@@ -98,6 +104,7 @@ class SandboxTrade(models.Model):
         verbose_name = "sandbox trade"
         ordering = ["-id"]
         indexes = [models.Index(fields=["user", "-id"], name="sandbox_trade_user")]  # the trade book
+        constraints = [models.UniqueConstraint(fields=["trade_id"], name="sandbox_trade_unique_trade_id")]
 
     def __str__(self) -> str:
         return f"{self.trade_id} {self.action} {self.quantity} {self.exchange}:{self.symbol} @ {self.price}"
@@ -114,7 +121,9 @@ class SandboxPosition(models.Model):
     `margin_blocked` is the margin this position holds, released pro rata as it is reduced.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_positions")
+    # The user leads sandbox_position_unique_instrument_product.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_positions",
+                             db_index=False)
     exchange = models.CharField(max_length=16)
     symbol = models.CharField(max_length=64)
     product = models.CharField(max_length=4, choices=Product.choices)

@@ -56,7 +56,9 @@ class FundsLedger(models.Model):
     margin, RELEASE returns it, PNL credits (or debits) available; OPENING and RESET set the
     capital. The *_after columns are the funds row right after the change, so any row reconciles."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_ledger")
+    # The user leads sandbox_ledger_user_id; holding is set on delivery rows only (a partial index).
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_ledger",
+                             db_index=False)
     kind = models.CharField(max_length=8, choices=LedgerKind.choices)
     amount = models.DecimalField(**_money)
     order = models.ForeignKey("sandbox.SandboxOrder", on_delete=models.SET_NULL, null=True, blank=True,
@@ -64,7 +66,7 @@ class FundsLedger(models.Model):
     position = models.ForeignKey("sandbox.SandboxPosition", on_delete=models.SET_NULL, null=True, blank=True,
                                  related_name="ledger")
     holding = models.ForeignKey("sandbox.SandboxHolding", on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="ledger")
+                                related_name="ledger", db_index=False)
     available_after = models.DecimalField(**_money)
     used_margin_after = models.DecimalField(**_money)
     realized_after = models.DecimalField(**_money)
@@ -78,6 +80,7 @@ class FundsLedger(models.Model):
         indexes = [
             # check_invariant() and the admin read one user's entries since the last reset.
             models.Index(fields=["user", "id"], name="sandbox_ledger_user_id"),
+            models.Index(fields=["holding"], name="sandbox_ledger_holding", condition=models.Q(holding__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -95,15 +95,20 @@ class Order(models.Model):
     are recorded, never dropped. Split and basket orders have a parent row and child rows.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="orders")
+    # Every index is written on every order: user and account lead the composite indexes below, and
+    # parent and pending are indexed only where set (most orders have neither).
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="orders",
+                             db_index=False)
     account = models.ForeignKey("brokers.TradingAccount", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="orders", help_text="Empty for sandbox (analyze mode) orders.")
+                                related_name="orders", help_text="Empty for sandbox (analyze mode) orders.",
+                                db_index=False)
     api_key = models.ForeignKey("accounts.ApiKey", on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="+", help_text="The key the order came with, if any.")
     pending = models.ForeignKey("trading.PendingOrder", on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="orders", help_text="The action-center entry that released it.")
+                                related_name="orders", help_text="The action-center entry that released it.",
+                                db_index=False)
     parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children",
-                               help_text="The split or basket order this one is a leg of.")
+                               help_text="The split or basket order this one is a leg of.", db_index=False)
     strategy = models.CharField(max_length=100, blank=True, help_text="OpenAlgo's strategy tag.")
     # NULL, not "": the unique constraint must ignore orders sent without an idempotency key.
     client_order_id = models.CharField(max_length=64, null=True, blank=True,  # noqa: DJ001
@@ -154,6 +159,9 @@ class Order(models.Model):
             models.Index(fields=["user", "broker_order_id"], name="order_user_broker_id"),
             # Status sync of a live account's open orders.
             models.Index(fields=["account", "status"], name="order_account_status"),
+            # A split's legs, an action-center entry's order (and their deletes): only rows that have one.
+            models.Index(fields=["parent"], name="order_parent", condition=Q(parent__isnull=False)),
+            models.Index(fields=["pending"], name="order_pending", condition=Q(pending__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -321,7 +329,8 @@ class EventLevel(models.TextChoices):
 class OrderEvent(models.Model):
     """A step in an order's life: received, refused by risk, sent, broker answer, cancelled, ..."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    # Indexed by orderevent_order_created (order first): no second index to write on every event.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", db_index=False)
     level = models.CharField(max_length=8, choices=EventLevel.choices, default=EventLevel.INFO)
     message = models.CharField(max_length=500)
     data = models.JSONField(default=dict, blank=True)
