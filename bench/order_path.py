@@ -149,9 +149,16 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 
 # --- load ----------------------------------------------------------------------------------------------
-def run_load(url: str, path: str, bodies: list[list[dict]]) -> tuple[list[float], float, int]:
+def server_timing(header: str | None) -> dict[str, float]:
+    """Server-Timing durations (ms) by name: broker, platform, total."""
+    parts = (item.strip().split(";dur=") for item in (header or "").split(",") if ";dur=" in item)
+    return {name: float(value) for name, value in parts}
+
+
+def run_load(url: str, path: str, bodies: list[list[dict]],
+             timings: list[dict[str, float]] | None = None) -> tuple[list[float], float, int]:
     """One keep-alive client per list of bodies, each sending its list in order.
-    Returns (latencies in s, wall time, errors)."""
+    Returns (latencies in s, wall time, errors); collects each answer's Server-Timing into `timings`."""
     import httpx
 
     lock = threading.Lock()
@@ -167,6 +174,9 @@ def run_load(url: str, path: str, bodies: list[list[dict]]) -> tuple[list[float]
                 ok = response.status_code == 200 and response.json().get("status") == "success"
                 with lock:
                     latencies.append(elapsed)
+                    if timings is not None:
+                        timings.append({**server_timing(response.headers.get("server-timing")),
+                                        "client": elapsed * 1000})
                     if not ok:
                         errors[0] += 1
                         if errors[0] <= 3:
@@ -200,6 +210,18 @@ def order_bodies(keys: list[str], total: int) -> list[list[dict]]:
              for i in range(per_client)] for key in keys]
 
 
+def measured_split(timings: list[dict[str, float]]) -> None:
+    """From the answers' Server-Timing: the platform's time per order with the final write and commit
+    (the stored overhead_ms stops before them), and what the client saw beyond the broker's time."""
+    rows = [t for t in timings if "platform" in t]
+    if not rows:
+        print("server timing: no Server-Timing headers in the answers")
+        return
+    for title, values in (("platform overhead, whole request (Server-Timing)", [t["platform"] for t in rows]),
+                          ("client latency minus broker (HTTP included)", [t["client"] - t["broker"] for t in rows])):
+        print(f"{title} ms: p50 {pct(values, 50):.2f}  p90 {pct(values, 90):.2f}  p99 {pct(values, 99):.2f}")
+
+
 def recorded_split(user_ids: list[int], after_id: int) -> None:
     from trading.models import Order
 
@@ -208,7 +230,7 @@ def recorded_split(user_ids: list[int], after_id: int) -> None:
     if not rows:
         print("recorded split: no orders found (is --url pointing at another database?)")
         return
-    for index, name in enumerate(("validation", "broker (sandbox)", "platform overhead")):
+    for index, name in enumerate(("validation", "broker (sandbox)", "platform overhead up to the final write")):
         values = [float(r[index]) for r in rows]
         print(f"recorded {name} ms: p50 {pct(values, 50):.2f}  p90 {pct(values, 90):.2f}  p99 {pct(values, 99):.2f}")
 
@@ -245,9 +267,11 @@ def main() -> None:
             server, url = start_gunicorn("config.wsgi:application", args.workers, args.threads)
         run_load(url, "/api/v1/placeorder", order_bodies(keys, 20 * len(keys)))  # warm caches and workers
         last_id = Order.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        latencies, wall, errors = run_load(url, "/api/v1/placeorder", order_bodies(keys, args.requests))
+        timings: list[dict[str, float]] = []
+        latencies, wall, errors = run_load(url, "/api/v1/placeorder", order_bodies(keys, args.requests), timings)
         report("placeorder (analyze mode, sandbox fill)", latencies, wall, errors)
         recorded_split(user_ids, last_id)
+        measured_split(timings)
     finally:
         stop(server)
 

@@ -156,3 +156,17 @@ def test_concurrent_repeats_of_a_client_order_id_place_one_order(market):
 
     assert SandboxTrade.objects.filter(user_id=trader.user.pk).count() == 1
     check_invariant(trader.user.pk)
+
+
+def test_an_order_answer_says_what_the_broker_and_the_platform_cost(trader):
+    response = trader.post("placeorder", order())
+    assert response.status_code == 200
+    parts = dict(item.strip().split(";dur=") for item in response["Server-Timing"].split(","))
+    broker, platform, total = (float(parts[name]) for name in ("broker", "platform", "total"))
+    assert broker > 0  # the sandbox's fill
+    assert platform > 0
+    assert abs(total - broker - platform) < 0.01
+    row = Order.objects.get(user=trader.user)
+    assert float(row.broker_ms) == pytest.approx(broker, abs=0.002)
+    # The stored overhead stops before the order's own write; the header's platform time does not.
+    assert float(row.overhead_ms) <= platform

@@ -22,7 +22,7 @@ from brokers.models import Exchange
 from trading.api_v1 import shapes
 from trading.api_v1.base import ApiError, OpenAlgoView
 from trading.models import PendingApiType, Product
-from trading.services import handlers, pending, pipeline, smart, validation
+from trading.services import handlers, pending, pipeline, smart, timing, validation
 
 
 def _flag(body: dict, field: str) -> bool:
@@ -46,7 +46,12 @@ class OrderView(OpenAlgoView):
 
     def dispatch(self, request, *args, **kwargs):
         self.started = perf_counter()
-        return super().dispatch(request, *args, **kwargs)
+        with timing.request_timer() as broker:
+            response = super().dispatch(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()  # rendering is the platform's time too: measure it
+        response["Server-Timing"] = timing.server_timing(perf_counter() - self.started, broker[0])
+        return response
 
     def post(self, request: Request) -> Response:
         body = request.data

@@ -1,9 +1,12 @@
 """The order pipeline: validate -> risk -> route -> record, and the operations on placed orders.
 
 place() keeps slow broker I/O outside database transactions: the PENDING row is inserted on its
-own (autocommit), the broker is called, then the answer is written with one UPDATE. Latency is
-split into validation (request start to just before the broker), the broker round trip, and the
-platform's overhead (everything but the broker).
+own (autocommit), the broker is called, then the answer is written with one UPDATE. A broker that
+lives in this database (the sandbox) is the exception: place_in_database() runs its fill, the order
+row and its events in one transaction. Latency is split into validation (request start to just
+before the broker), the broker round trip, and the platform's overhead (everything but the broker,
+up to the final write: a row cannot hold the time of its own commit; the order views' Server-Timing
+header carries the whole figure).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from brokers.models import TradingAccount
 from brokers.services.accounts import adapter_for
 from core import statements
 from trading.models import EventLevel, Order, OrderSource, OrderStatus
-from trading.services import records, risk
+from trading.services import records, risk, timing
 from trading.services.errors import BrokerFailure, BrokerRejected, OrderNotFound, RiskRefused, TradingError
 from trading.services.routing import adapter_for_user, sandbox_adapter
 from trading.services.validation import OrderSpec
@@ -110,6 +113,7 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
         fail(order, "Internal error while sending the order; see the server log.", t0, t_broker, events)
         raise
     broker_s = perf_counter() - t_broker
+    timing.add_broker_time(broker_s)
     fields = records.apply_result(order, result)
     level = EventLevel.WARNING if order.status == OrderStatus.REJECTED else EventLevel.INFO
     events.append((level, f"Sent to {adapter.name}: {order.get_status_display()}",
@@ -144,6 +148,7 @@ def place_in_database(user: Any, spec: OrderSpec, order: Order, adapter: BrokerA
                 order.status, order.rejection_reason = OrderStatus.REJECTED, f"Rejected by the broker: {refused}"
                 events.append((EventLevel.ERROR, order.rejection_reason, {}))
             broker_s = perf_counter() - t_broker
+            timing.add_broker_time(broker_s)
             if result is not None:
                 records.apply_result(order, result)
                 level = EventLevel.WARNING if order.status == OrderStatus.REJECTED else EventLevel.INFO
