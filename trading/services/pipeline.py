@@ -21,7 +21,6 @@ from brokers.adapters import base as broker
 from brokers.adapters.base import BrokerAdapter, ModifyRequest, OrderInfo
 from brokers.models import TradingAccount
 from brokers.services.accounts import adapter_for
-from core import statements
 from trading.models import EventLevel, Order, OrderSource, OrderStatus
 from trading.services import records, risk, timing
 from trading.services.errors import BrokerFailure, BrokerRejected, OrderNotFound, RiskRefused, TradingError
@@ -156,8 +155,7 @@ def place_in_database(user: Any, spec: OrderSpec, order: Order, adapter: BrokerA
                                {"orderid": order.broker_order_id, "message": result.message}))
             order.broker_ms = records.ms(broker_s)
             order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
-            statements.insert(order)  # a repeated client_order_id fails here and undoes the fill
-            records.add_events(order, events)
+            records.insert_with_events(order, events)  # a repeated client_order_id fails here, undoing the fill
     except IntegrityError:
         if spec.client_order_id and Order.objects.filter(user=user, client_order_id=spec.client_order_id).exists():
             return repeat_of(user, spec.client_order_id)

@@ -67,6 +67,17 @@ def add_events(order: Order, events: list[tuple[str, str, dict[str, Any]]]) -> N
                                 for level, message, data in events])
 
 
+def insert_with_events(order: Order, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Insert a new order with its events; the usual single event rides in the order's own statement."""
+    if len(events) != 1:
+        statements.insert(order)
+        add_events(order, events)
+        return
+    level, message, data = events[0]
+    statements.insert_with_child(order, OrderEvent(level=level, message=message[:500], data=data,
+                                                   created_at=timezone.now()), "order")
+
+
 def event(order: Order, message: str, level: str = EventLevel.INFO, **data: Any) -> OrderEvent:
     return OrderEvent.objects.create(order=order, level=level, message=message[:500], data=data)
 
