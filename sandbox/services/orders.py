@@ -43,6 +43,8 @@ from sandbox.services.margin import required
 from sandbox.services.money import IST, ZERO, now, qty_text
 
 STOP_TYPES = (PriceType.SL, PriceType.SL_M)
+# Read once: TextChoices.values builds a new list on every access, and every order is checked.
+ACTIONS, PRICE_TYPES, PRODUCTS = frozenset(Action.values), frozenset(PriceType.values), frozenset(Product.values)
 QTY_PLACES = Decimal("0.0001")
 
 
@@ -65,11 +67,11 @@ class NewOrder:
 
 def _check_shape(exchange: str, action: str, quantity: Decimal, price_type: str, product: str, price: Decimal,
                  trigger: Decimal, lot_size: int) -> None:
-    if action not in Action.values:
+    if action not in ACTIONS:
         raise Rejection(f"Unknown action {action!r}")
-    if price_type not in PriceType.values:
+    if price_type not in PRICE_TYPES:
         raise Rejection(f"Unknown price type {price_type!r}")
-    if product not in Product.values:
+    if product not in PRODUCTS:
         raise Rejection(f"Unknown product {product!r}")
     if quantity <= 0:
         raise Rejection("Quantity must be positive")

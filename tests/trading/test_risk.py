@@ -92,3 +92,21 @@ def test_the_daily_count_survives_a_cache_flush(trader):
     cache.clear()  # the counter is gone; the count is rebuilt from the orders table
     assert trader.post("placeorder", order(quantity="1")).status_code == 200
     _refused(trader, trader.post("placeorder", order(quantity="1")), "Daily order limit")
+
+
+def test_todays_counter_key_follows_the_local_date_across_midnight(monkeypatch):
+    """The day stamp is kept between calls, and changes at midnight in the platform's zone (IST)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from trading.services import risk
+
+    before = dt.datetime(2026, 11, 23, 18, 29, 59, tzinfo=dt.UTC)  # 23:59:59 IST
+    monkeypatch.setattr(timezone, "now", lambda: before)
+    assert risk._today_key(7).endswith(":20261123")
+    after = before + dt.timedelta(seconds=1)  # midnight IST
+    monkeypatch.setattr(timezone, "now", lambda: after)
+    assert risk._today_key(7).endswith(":20261124")
+    monkeypatch.setattr(timezone, "now", lambda: before)
+    assert risk._today_key(7).endswith(":20261123")

@@ -27,6 +27,7 @@ from trading.models import (
 )
 
 ZERO = Decimal("0")
+ORDER_STATUSES = frozenset(OrderStatus.values)  # TextChoices.values builds a new list on each access
 _MS = Decimal("0.001")
 
 
@@ -39,7 +40,7 @@ def status_of(value: str) -> str:
     normal = (value or "").strip().upper().replace(" ", "_").replace("-", "_")
     aliases = {"CANCELED": OrderStatus.CANCELLED, "FILLED": OrderStatus.COMPLETE, "EXECUTED": OrderStatus.COMPLETE,
                "PARTIAL": OrderStatus.PARTIALLY_FILLED}
-    if normal in OrderStatus.values:
+    if normal in ORDER_STATUSES:
         return normal
     return aliases.get(normal, OrderStatus.OPEN)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -146,8 +146,24 @@ def _check_position_value(user_id: int, account_id: int, specs: list[OrderSpec],
                       f"{limits.max_position_value:.2f} per position.")
 
 
+_day: tuple[Any, datetime, datetime, str] | None = None  # (zone, start, end, YYYYMMDD) of the local day
+
+
+def _today_stamp() -> str:
+    """Today's date in the platform's time zone as YYYYMMDD. Read three times per order, so the zone
+    conversion runs once a day: the stamp is kept with the day's bounds and recomputed outside them."""
+    global _day
+    now, zone = timezone.now(), timezone.get_current_timezone()
+    day = _day
+    if day is None or day[0] is not zone or not day[1] <= now < day[2]:
+        start = start_of_day(now)
+        # 25 hours on is always inside the next day, DST or not: its midnight ends this one.
+        day = _day = (zone, start, start_of_day(start + timedelta(hours=25)), f"{start:%Y%m%d}")
+    return day[3]
+
+
 def _today_key(user_id: int) -> str:
-    return f"trading:orders-today:{user_id}:{start_of_day():%Y%m%d}"
+    return f"trading:orders-today:{user_id}:{_today_stamp()}"
 
 
 def orders_today(user_id: int, cached: int | None = None) -> int:

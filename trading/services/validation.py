@@ -6,7 +6,7 @@ master supplies the lot size and tick size; its look-up is cached by brokers.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,6 +19,9 @@ from trading.services.errors import InvalidOrder
 
 ZERO = Decimal("0")
 MAX_QUANTITY = Decimal("1000000000")  # far above any exchange's freeze limit; keeps the column in range
+# Read once: TextChoices.values builds a new list on every access, and these are checked on every order.
+EXCHANGES, ACTIONS = tuple(Exchange.values), tuple(Action.values)
+PRICE_TYPES, PRODUCTS = tuple(PriceType.values), tuple(Product.values)
 MAX_PRICE = Decimal("100000000")
 MAX_SPLIT_CHILDREN = 100
 MAX_BASKET_LEGS = 100
@@ -94,7 +97,7 @@ def text(data: Mapping, field: str, *, required: bool = True, default: str = "",
     return value
 
 
-def choice(data: Mapping, field: str, allowed: list[str], *, default: str | None = None) -> str:
+def choice(data: Mapping, field: str, allowed: Sequence[str], *, default: str | None = None) -> str:
     value = text(data, field, required=default is None, default=default or "", max_length=32).upper()
     if value not in allowed:
         raise _fail(field, f"must be one of {', '.join(allowed)} (got {value!r}).")
@@ -160,11 +163,11 @@ def parse_order(data: Mapping, *, prefix: str = "", allow_zero_quantity: bool = 
     f = prefix
     if strategy is None:
         strategy = text(data, "strategy", max_length=100)
-    exchange = _call(choice, data, f, "exchange", Exchange.values)
+    exchange = _call(choice, data, f, "exchange", EXCHANGES)
     symbol = _call(text, data, f, "symbol").upper()
-    action = _call(choice, data, f, "action", Action.values)
-    price_type = _call(choice, data, f, "pricetype", PriceType.values, default=PriceType.MARKET)
-    product = _call(choice, data, f, "product", Product.values, default=Product.MIS)
+    action = _call(choice, data, f, "action", ACTIONS)
+    price_type = _call(choice, data, f, "pricetype", PRICE_TYPES, default=PriceType.MARKET)
+    product = _call(choice, data, f, "product", PRODUCTS, default=Product.MIS)
     quantity = _call(number, data, f, "quantity")
     price = _call(number, data, f, "price", required=False, maximum=MAX_PRICE)
     trigger = _call(number, data, f, "trigger_price", required=False, maximum=MAX_PRICE)
