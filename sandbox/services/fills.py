@@ -31,6 +31,7 @@ from sandbox.services.money import IST, ZERO, now, paisa, tick_down, tick_up
 from sandbox.services.prices import PriceQuote
 
 AVG_PLACES = Decimal("0.000000000001")  # 12 places: see SandboxPosition
+POSITION_FIELDS = tuple(f.name for f in SandboxPosition._meta.concrete_fields if not f.primary_key)
 BPS = Decimal("10000")
 
 
@@ -179,6 +180,19 @@ class Fill:
                 holding.save(update_fields=["quantity", "margin_blocked", "updated_at"])
         statements.insert(self.trade)
         return self.trade
+
+    def operations(self) -> list[statements.Insert | statements.Update] | None:
+        """The same writes for statements.write() (one round trip with the order's and the funds'),
+        or None when a holding sells out: its delete goes through the ORM, via write()."""
+        position = self.position
+        saved = statements.Update(position, POSITION_FIELDS) if not position._state.adding else None
+        ops = [saved or statements.Insert([position])]
+        if self.holding is not None:
+            if self.holding.quantity == 0:
+                return None
+            ops.append(statements.Update(self.holding, ("quantity", "margin_blocked", "updated_at")))
+        ops.append(statements.Insert([self.trade]))
+        return ops
 
 
 def prepare_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, config: SandboxConfig,

@@ -83,12 +83,21 @@ def locked_funds(user_id: int, *, savepoint: bool = True) -> Iterator[SandboxFun
         flush(funds)
 
 
+FLUSHED_FIELDS = ("available", "used_margin", "realized_pnl", "today_realized_pnl", "updated_at")
+
+
 def flush(funds: SandboxFunds) -> None:
+    if funds.pending:
+        statements.write(flush_operations(funds))
+
+
+def flush_operations(funds: SandboxFunds) -> list[statements.Insert | statements.Update]:
+    """The staged changes as writes for statements.write() (the caller runs them); nothing stays staged."""
     if not funds.pending:
-        return
-    statements.update(funds, ["available", "used_margin", "realized_pnl", "today_realized_pnl", "updated_at"])
-    statements.insert_many(funds.pending)
+        return []
+    ops = [statements.Update(funds, FLUSHED_FIELDS), statements.Insert(funds.pending)]
     funds.pending = []
+    return ops
 
 
 def checkpoint(funds: SandboxFunds) -> tuple:

@@ -151,3 +151,47 @@ def test_insert_with_child_writes_neither_row_when_the_parent_is_refused():
         statements.insert_with_child(again, OrderEvent(level="info", message="Sent"), "order")
     assert Order.objects.filter(user=user).count() == 1
     assert not OrderEvent.objects.exists()
+
+
+def _ledger(user, **refs) -> FundsLedger:
+    return FundsLedger(user=user, kind=LedgerKind.BLOCK, amount=D("10.05"), available_after=D("89.95"),
+                       used_margin_after=D("10.05"), realized_after=D("0"), **refs)
+
+
+def test_write_runs_inserts_and_updates_and_links_rows_inserted_earlier_in_the_batch(django_assert_num_queries):
+    from django.db import connection
+
+    user = UserFactory()
+    funds = SandboxFunds.objects.create(user=user, starting_capital=D("100"), available=D("100"),
+                                        today=dt.date(2026, 11, 23))
+    order = SandboxOrder(user=user, order_id="W1", exchange="NSE", symbol="SBIN", action="BUY", quantity=D("1"),
+                         price_type="MARKET", product="MIS", status="COMPLETE", filled_quantity=D("1"))
+    position = _position(user, quantity=D("1"), average_price=D("10.05"))
+    rows = [_ledger(user, order=order, position=position), _ledger(user, order=order, position=position)]
+    funds.available = D("79.90")
+    ops = [statements.Insert([order]), statements.Insert([position]),
+           statements.Update(funds, ("available", "updated_at")), statements.Insert(rows)]
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 4):
+        statements.write(ops)
+    assert all(obj.pk is not None for obj in (order, position, *rows))
+    assert rows[0].pk != rows[1].pk
+    stored = list(FundsLedger.objects.filter(user=user).values_list("id", "order_id", "position_id"))
+    assert sorted(stored) == sorted((r.pk, order.pk, position.pk) for r in rows)
+    assert SandboxFunds.objects.get(pk=funds.pk).available == D("79.90")
+    assert _fields(SandboxPosition.objects.get(pk=position.pk)) == _fields(position)
+
+
+def test_write_is_all_or_nothing():
+    user = UserFactory()
+    statements.insert(_position(user))
+    order = SandboxOrder(user=user, order_id="W2", exchange="NSE", symbol="SBIN", action="BUY", quantity=D("1"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        statements.write([statements.Insert([order]), statements.Insert([_position(user)])])  # a duplicate
+    assert not SandboxOrder.objects.exists()
+
+
+def test_write_refuses_a_reference_to_a_row_not_inserted_before_it():
+    user = UserFactory()
+    order = SandboxOrder(user=user, order_id="W3", exchange="NSE", symbol="SBIN", action="BUY", quantity=D("1"))
+    with pytest.raises(ValueError, match=r"not inserted before|unsaved related object"):
+        statements.write([statements.Insert([_ledger(user, order=order)]), statements.Insert([order])])
