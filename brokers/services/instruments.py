@@ -6,7 +6,9 @@ cached entries at once without having to enumerate them.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Case, IntegerField, Q, Value, When
@@ -46,14 +48,26 @@ def _key(exchange: str, symbol: str) -> str:
     return f"brokers:instrument:{exchange}:{symbol}"
 
 
-def get_instrument(exchange: str, symbol: str) -> Instrument | None:
+def cache_keys(exchange: object, symbol: object) -> list[str]:
+    """The cache entries get_instrument() reads, for a caller that reads them along with its own in one
+    round trip and passes them back as `read_ahead` (nothing when the names are not text)."""
+    if not isinstance(exchange, str) or not isinstance(symbol, str):
+        return []
+    return [_GENERATION_KEY, _key(exchange.strip().upper(), symbol.strip().upper())]
+
+
+def get_instrument(exchange: str, symbol: str, *, read_ahead: Mapping[str, Any] | None = None) -> Instrument | None:
     """The instrument `symbol` on `exchange` (OpenAlgo format, case-insensitive), or None.
 
-    One cache round trip on a hit: the entry (generation, instrument) is read with the generation
-    number and counts only if it was cached under the current generation."""
+    One cache round trip on a hit (none when `read_ahead` holds the entries cache_keys() names): the
+    entry (generation, instrument) is read with the generation number and counts only if it was
+    cached under the current generation."""
     exchange, symbol = exchange.strip().upper(), symbol.strip().upper()
     key = _key(exchange, symbol)
-    hits = cache.get_many([_GENERATION_KEY, key])
+    if read_ahead is not None and _GENERATION_KEY in read_ahead and key in read_ahead:
+        hits = read_ahead
+    else:
+        hits = cache.get_many([_GENERATION_KEY, key])
     generation = hits.get(_GENERATION_KEY)
     generation = _generation() if generation is None else int(generation)
     cached = hits.get(key)

@@ -173,3 +173,29 @@ def test_an_order_answer_says_what_the_broker_and_the_platform_cost(trader):
     assert float(row.broker_ms) == pytest.approx(broker, abs=0.002)
     # The stored overhead stops before the order's own write; the header's platform time does not.
     assert float(row.overhead_ms) <= platform
+
+
+def test_a_warm_placeorder_costs_four_cache_round_trips(trader, monkeypatch):
+    """The key (with its user); the limits, today's counter, analyze mode and the instrument; the sandbox's
+    configuration, spec and quote (shared with the risk check's valuation); today's counter again (+1)."""
+    from django.core.cache import caches
+
+    trader.post("placeorder", order())  # warms every entry
+    cache = caches["default"]  # the backend itself (the module-level proxy forwards to it)
+    calls, depth = [], [0]
+
+    def counted(name, real):
+        def call(*args, **kwargs):
+            if not depth[0]:  # the file cache's get_many is a get per key: count the outer call only
+                calls.append(name)
+            depth[0] += 1
+            try:
+                return real(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+        return call
+
+    for name in ("get", "get_many", "set", "set_many", "add", "incr", "delete", "delete_many"):
+        monkeypatch.setattr(cache, name, counted(name, getattr(cache, name)))
+    assert trader.post("placeorder", order()).status_code == 200
+    assert calls == ["get_many", "get_many", "get_many", "incr"], calls

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from brokers.services import instruments
 from trading.models import OrderSource, PendingApiType
-from trading.services import pipeline, smart
+from trading.services import pipeline, risk, smart
 from trading.services.validation import parse_basket, parse_order, parse_smart_order, parse_split_order
 
 MATCHED_MESSAGE = "Positions Already Matched. No Action needed."
@@ -25,7 +26,9 @@ def run(api_type: str, user: Any, payload: Mapping, *, source: str = OrderSource
         pending: Any = None, started: float | None = None) -> dict[str, Any]:
     common = {"source": source, "api_key_id": api_key_id, "pending": pending, "started": started}
     if api_type == PendingApiType.PLACE:
-        order = pipeline.place(user, parse_order(payload), **common)
+        # The instrument (validation) and the risk limits, counter and analyze mode: one cache round trip.
+        hits = risk.prefetch(user.pk, also=instruments.cache_keys(payload.get("exchange"), payload.get("symbol")))
+        order = pipeline.place(user, parse_order(payload, read_ahead=hits), prefetched=hits, **common)
         return {"orderid": pipeline.orderid_of(order)}
     if api_type == PendingApiType.SMART:
         spec, target = parse_smart_order(payload)

@@ -63,15 +63,18 @@ def repeat_of(user: Any, client_order_id: str, *, wait: float = REPEAT_WAIT_SECO
 
 def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_id: int | None = None,
           pending: Any = None, parent: Order | None = None, route: Route | None = None,
-          started: float | None = None, check_risk: bool = True, reduces_risk: bool = False) -> Order:
+          started: float | None = None, check_risk: bool = True, reduces_risk: bool = False,
+          prefetched: dict[str, Any] | None = None) -> Order:
     """Place one validated order. Returns the order (the first one for a repeated client_order_id).
 
     Raises RiskRefused or BrokerRejected (HTTP 400) and BrokerFailure (500) after recording the
     order as REJECTED with the reason.
     """
     t0 = started if started is not None else perf_counter()
-    # The risk limits, today's counter and the analyze mode (routing) in one cache round trip.
-    prefetched = risk.prefetch(user.pk) if check_risk else None
+    # The risk limits, today's counter and the analyze mode (routing) in one cache round trip (the
+    # caller's, with the instrument, when it passes `prefetched`).
+    if check_risk and prefetched is None:
+        prefetched = risk.prefetch(user.pk)
     route = route or adapter_for_user(user, spec.account_name)
     adapter = route[0]
     order = new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending, parent=parent)

@@ -75,12 +75,13 @@ def order_price(spec: OrderSpec, adapter: BrokerAdapter | None, result: RiskResu
     return ltp
 
 
-def prefetch(user_id: int) -> dict[str, Any]:
+def prefetch(user_id: int, also: list[str] = ()) -> dict[str, Any]:
     """What check() reads from the shared cache (the limits, today's counter), with the user's analyze
-    mode for routing, in one round trip. Pass the result to check(); it is good for one check."""
+    mode for routing and the keys `also` names, in one round trip. Pass the result to check(); it is
+    good for one check."""
     from accounts.services.usersettings import read_with_analyze_mode
 
-    return read_with_analyze_mode(user_id, [risk_settings_cache_key(user_id), _today_key(user_id)])
+    return read_with_analyze_mode(user_id, [risk_settings_cache_key(user_id), _today_key(user_id), *also])
 
 
 def check(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None, is_analyze: bool,

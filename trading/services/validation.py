@@ -144,8 +144,8 @@ def order_id(data: Mapping, field: str = "orderid") -> str:
 
 
 # --- Orders ------------------------------------------------------------------------------------------
-def _instrument(exchange: str, symbol: str, prefix: str):
-    instrument = get_instrument(exchange, symbol)
+def _instrument(exchange: str, symbol: str, prefix: str, read_ahead: Mapping | None = None):
+    instrument = get_instrument(exchange, symbol, read_ahead=read_ahead)
     if instrument is None:
         raise _fail(f"{prefix}symbol", f"{symbol!r} is not a known {exchange} instrument.")
     return instrument
@@ -156,8 +156,9 @@ def _multiple(value: Decimal, step: Decimal) -> bool:
 
 
 def parse_order(data: Mapping, *, prefix: str = "", allow_zero_quantity: bool = False,
-                strategy: str | None = None) -> OrderSpec:
-    """Validate one order in OpenAlgo's fields. `prefix` names the field path ("orders[2].")."""
+                strategy: str | None = None, read_ahead: Mapping | None = None) -> OrderSpec:
+    """Validate one order in OpenAlgo's fields. `prefix` names the field path ("orders[2].");
+    `read_ahead` holds cache entries already read (brokers.services.instruments.cache_keys)."""
     if not isinstance(data, Mapping):
         raise InvalidOrder(f"{prefix.rstrip('.') or 'body'}: must be a JSON object.")
     f = prefix
@@ -188,7 +189,7 @@ def parse_order(data: Mapping, *, prefix: str = "", allow_zero_quantity: bool = 
     if price_type in NEEDS_TRIGGER and trigger <= 0:
         raise _fail(f"{f}trigger_price", f"is required (greater than 0) for {price_type} orders.")
 
-    instrument = _instrument(exchange, symbol, f)
+    instrument = _instrument(exchange, symbol, f, read_ahead)
     lot, tick = int(instrument.lot_size or 1), Decimal(instrument.tick_size or 0)
     # CRYPTO trades fractions; the master's whole-number lot size applies to every other exchange.
     if exchange != Exchange.CRYPTO and not _multiple(quantity, Decimal(lot)):
