@@ -22,7 +22,7 @@ from brokers.models import Exchange
 from trading.api_v1 import shapes
 from trading.api_v1.base import ApiError, OpenAlgoView
 from trading.models import PendingApiType, Product
-from trading.services import handlers, pending, pipeline, smart, timing, validation
+from trading.services import deferred, handlers, pending, pipeline, smart, timing, validation
 
 
 def _flag(body: dict, field: str) -> bool:
@@ -46,11 +46,14 @@ class OrderView(OpenAlgoView):
 
     def dispatch(self, request, *args, **kwargs):
         self.started = perf_counter()
-        with timing.request_timer() as broker:
+        with timing.request_timer() as broker, deferred.collecting() as work:
             response = super().dispatch(request, *args, **kwargs)
             if hasattr(response, "render"):
                 response.render()  # rendering is the platform's time too: measure it
         response["Server-Timing"] = timing.server_timing(perf_counter() - self.started, broker[0])
+        if work:
+            # The WSGI server closes the response once it has sent it; Django runs these closers then.
+            response._resource_closers.append(lambda: deferred.run_all(work))
         return response
 
     def post(self, request: Request) -> Response:

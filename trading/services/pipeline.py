@@ -22,7 +22,7 @@ from brokers.adapters.base import BrokerAdapter, ModifyRequest, OrderInfo
 from brokers.models import TradingAccount
 from brokers.services.accounts import adapter_for
 from trading.models import EventLevel, Order, OrderSource, OrderStatus
-from trading.services import records, risk, timing
+from trading.services import deferred, records, risk, timing
 from trading.services.errors import BrokerFailure, BrokerRejected, OrderNotFound, RiskRefused, TradingError
 from trading.services.routing import adapter_for_user, sandbox_adapter
 from trading.services.validation import OrderSpec
@@ -96,7 +96,7 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
         return place_in_database(user, spec, order, adapter, events, t0)
     if records.insert(order) is None:
         return repeat_of(user, spec.client_order_id)
-    risk.count_sent(user.pk)
+    deferred.later(risk.count_sent, user.pk)  # today's counter: after the answer is sent
     t_broker = perf_counter()
     try:
         result = adapter.place_order(spec.request())
@@ -169,7 +169,7 @@ def place_in_database(user: Any, spec: OrderSpec, order: Order, adapter: BrokerA
     except Exception:
         reject(order, "Internal error while sending the order; see the server log.", t0, t_broker, events)
         raise
-    risk.count_sent(user.pk)
+    deferred.later(risk.count_sent, user.pk)  # today's counter: after the answer is sent
     if order.account_id and order.filled_quantity > 0:
         records.record_fill(order, order.filled_quantity, order.average_price)
     if order.status == OrderStatus.REJECTED:
