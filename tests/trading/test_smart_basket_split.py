@@ -5,7 +5,7 @@ import pytest
 
 from sandbox.models import SandboxOrder
 from tests.trading.conftest import order
-from trading.models import Order, OrderStatus
+from trading.models import Order, OrderKind, OrderStatus
 from trading.services.smart import smart_delta, split_quantities
 from trading.services.validation import OrderSpec
 
@@ -80,6 +80,35 @@ def test_a_basket_reports_a_refused_leg_and_places_the_others(trader):
     assert "exceeds the limit" in results[1]["message"]
 
 
+def test_a_basket_hangs_its_legs_under_a_parent_that_is_never_counted_as_sent(trader):
+    from accounts.services.risk import update_risk_settings
+
+    # Two orders a day: the two legs fit only if the parent is not counted (nor open while they are checked).
+    update_risk_settings(trader.user, max_order_value=Decimal("0"), max_orders_per_day=2, max_open_orders=2)
+    legs = [{"exchange": "NSE", "symbol": "SBIN", "action": "SELL", "quantity": "1"},
+            {"exchange": "NSE", "symbol": "SBIN", "action": "BUY", "quantity": "1"}]
+    results = trader.post("basketorder", {"strategy": "b", "orders": legs}).json()["results"]
+    assert [r["status"] for r in results] == ["success", "success"]
+    parent = Order.objects.get(kind=OrderKind.BASKET)
+    assert (parent.status, parent.strategy, parent.is_analyze, parent.parent_id) == (
+        OrderStatus.COMPLETE, "b", True, None)
+    assert sorted(parent.children.values_list("broker_order_id", flat=True)) == sorted(r["orderid"] for r in results)
+    assert parent.events.get().message == "Basket of 2 orders; 2 placed."
+    assert not SandboxOrder.objects.filter(symbol="BASKET").exists()  # never sent anywhere
+
+
+def test_a_basket_with_no_leg_accepted_is_rejected_with_its_legs_under_it(trader):
+    from accounts.services.risk import update_risk_settings
+
+    update_risk_settings(trader.user, max_order_value=Decimal("1"))
+    legs = [{"exchange": "NSE", "symbol": "SBIN", "action": "BUY", "quantity": "1"}] * 2
+    results = trader.post("basketorder", {"strategy": "b", "orders": legs}).json()["results"]
+    assert [r["status"] for r in results] == ["error", "error"]
+    parent = Order.objects.get(kind=OrderKind.BASKET)
+    assert parent.status == OrderStatus.REJECTED
+    assert parent.children.filter(status=OrderStatus.REJECTED).count() == 2
+
+
 def test_split_quantities():
     assert split_quantities(Decimal(105), Decimal(50)) == [50, 50, 5]
     assert split_quantities(Decimal(100), Decimal(50)) == [50, 50]
@@ -96,6 +125,7 @@ def test_a_split_order_makes_children_under_a_parent(trader):
     parent = Order.objects.get(parent__isnull=True)
     assert parent.quantity == 105
     assert parent.status == OrderStatus.COMPLETE
+    assert parent.kind == OrderKind.SPLIT
     children = list(parent.children.order_by("id"))
     assert [c.broker_order_id for c in children] == [r["orderid"] for r in body["results"]]
     assert SandboxOrder.objects.count() == 3

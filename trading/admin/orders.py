@@ -57,7 +57,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["placed_at", "user", "account", "symbol", "exchange", "action", "quantity", "price_type",
                     "price", "status", "filled_quantity", "average_price", "broker_order_id", "is_analyze", "source",
                     "overhead_ms", "broker_ms"]
-    list_filter = ["status", "is_analyze", "source", "exchange", "product", "price_type", "placed_at"]
+    list_filter = ["status", "kind", "is_analyze", "source", "exchange", "product", "price_type", "placed_at"]
     search_fields = ["=broker_order_id", "=client_order_id", "^symbol", "user__username", "strategy", "account__name"]
     list_select_related = ["user", "account"]
     show_full_result_count = False

@@ -12,7 +12,17 @@ import django_filters as filters
 from django.db.models import Q, QuerySet
 
 from brokers.models import Exchange, Instrument, InstrumentType, TradingAccount
-from trading.models import Holding, Order, OrderStatus, PendingOrder, PendingStatus, Position, Product, Trade
+from trading.models import (
+    Holding,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PendingOrder,
+    PendingStatus,
+    Position,
+    Product,
+    Trade,
+)
 
 IST = ZoneInfo("Asia/Kolkata")
 
@@ -55,6 +65,7 @@ class OrderFilter(AccountFilterSet):
     strategy = filters.CharFilter()
     broker_order_id = filters.CharFilter()
     is_analyze = filters.BooleanFilter()
+    kind = filters.ChoiceFilter(choices=OrderKind.choices)
     date = DayFilter(field_name="placed_at")
     placed_after = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
     placed_before = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
@@ -62,7 +73,7 @@ class OrderFilter(AccountFilterSet):
     class Meta:
         model = Order
         fields = ["account_id", "account", "exchange", "symbol", "status", "product", "strategy", "broker_order_id",
-                  "is_analyze", "date", "placed_after", "placed_before"]
+                  "is_analyze", "kind", "date", "placed_after", "placed_before"]
 
 
 class TradeFilter(AccountFilterSet):

@@ -76,7 +76,7 @@ class OrderSerializer(serializers.ModelSerializer):
         fields = ["id", "account_id", "parent_id", "pending_id", "strategy", "client_order_id", "broker_order_id",
                   "exchange", "symbol", "action", "quantity", "price", "trigger_price", "disclosed_quantity",
                   "price_type", "product", "status", "filled_quantity", "average_price", "rejection_reason",
-                  "source", "is_analyze", "placed_at", "executed_at", "updated_at",
+                  "source", "kind", "is_analyze", "placed_at", "executed_at", "updated_at",
                   "validation_ms", "broker_ms", "overhead_ms"]
         read_only_fields = fields
 

@@ -23,6 +23,7 @@ __all__ = [
     "Holding",
     "Order",
     "OrderEvent",
+    "OrderKind",
     "OrderSource",
     "OrderStatus",
     "PendingApiType",
@@ -87,6 +88,12 @@ class OrderSource(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+class OrderKind(models.TextChoices):
+    ORDER = "order", "Order"
+    SPLIT = "split", "Split (parent)"
+    BASKET = "basket", "Basket (parent)"
+
+
 class Order(models.Model):
     """One order as AlgoDesk sent it (or refused it), its broker id, state and latency split.
 
@@ -128,6 +135,8 @@ class Order(models.Model):
     average_price = _price()
     rejection_reason = models.TextField(blank=True)
     source = models.CharField(max_length=16, choices=OrderSource.choices, default=OrderSource.API)
+    kind = models.CharField(max_length=8, choices=OrderKind.choices, default=OrderKind.ORDER,
+                            help_text="A split or basket parent is a container for its legs, never sent to a broker.")
     is_analyze = models.BooleanField("sandbox", default=False, help_text="Routed to the paper-trading sandbox.")
     placed_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

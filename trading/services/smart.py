@@ -10,7 +10,7 @@ from decimal import Decimal
 from time import perf_counter
 from typing import Any
 
-from trading.models import Action, EventLevel, Order, OrderSource, OrderStatus, PriceType
+from trading.models import Action, EventLevel, Order, OrderKind, OrderSource, OrderStatus, PriceType
 from trading.services import pipeline, records, risk
 from trading.services.errors import RiskRefused, TradingError
 from trading.services.routing import adapter_for_user
@@ -56,18 +56,43 @@ def place_smart(user: Any, spec: OrderSpec, target: Decimal, **kwargs: Any) -> O
 
 
 # --- Basket -------------------------------------------------------------------------------------------
-def place_basket(user: Any, specs: list[OrderSpec], **kwargs: Any) -> list[dict[str, Any]]:
-    """Place each leg, BUY legs before SELL legs (margin benefit), and report each leg's outcome."""
-    results = []
+def place_basket(user: Any, specs: list[OrderSpec], *, source: str = OrderSource.API,
+                 api_key_id: int | None = None, pending: Any = None) -> list[dict[str, Any]]:
+    """Place each leg, BUY legs before SELL legs (margin benefit), and report each leg's outcome.
+
+    The legs hang under a parent row (kind BASKET): a container, never sent to a broker, inserted as
+    COMPLETE so it neither counts as an open order nor as one sent today while its legs are checked."""
+    t0 = perf_counter()
     ordered = sorted(specs, key=lambda s: 0 if s.action == Action.BUY else 1)
+    parent = _basket_parent(user, ordered[0], source=source, api_key_id=api_key_id, pending=pending)
+    records.insert(parent)
+    results = []
     for spec in ordered:
         row = {"symbol": spec.symbol, "exchange": spec.exchange, "product": spec.product}
         try:
-            order = pipeline.place(user, spec, **kwargs)
+            order = pipeline.place(user, spec, source=source, api_key_id=api_key_id, pending=pending, parent=parent)
             results.append({**row, "status": "success", "orderid": pipeline.orderid_of(order)})
         except TradingError as exc:
             results.append({**row, "status": "error", "message": exc.message})
+    placed = sum(r["status"] == "success" for r in results)
+    if not placed:
+        parent.status, parent.rejection_reason = OrderStatus.REJECTED, "No leg of the basket was accepted."
+    parent.overhead_ms = records.ms(perf_counter() - t0)
+    records.save_fields(parent, ["status", "rejection_reason", "overhead_ms"])
+    records.event(parent, f"Basket of {len(ordered)} orders; {placed} placed.",
+                  EventLevel.INFO if placed == len(ordered) else EventLevel.WARNING)
     return results
+
+
+def _basket_parent(user: Any, first: OrderSpec, **fields: Any) -> Order:
+    """The basket's container row: its strategy, the first leg's exchange and the route's account."""
+    try:
+        _, account, analyze = adapter_for_user(user, first.account_name)
+    except TradingError:  # no account: every leg will say so in its own answer
+        account, analyze = None, False
+    return Order(user=user, account=account, is_analyze=analyze, kind=OrderKind.BASKET, strategy=first.strategy,
+                 exchange=first.exchange, symbol="BASKET", action=first.action, quantity=ZERO,
+                 status=OrderStatus.COMPLETE, **fields)
 
 
 # --- Split ----------------------------------------------------------------------------------------------
@@ -87,7 +112,8 @@ def place_split(user: Any, spec: OrderSpec, size: Decimal, *, source: str = Orde
             return first, _child_results(first)
     route = adapter_for_user(user, spec.account_name)
     children = [spec.with_quantity(q) for q in split_quantities(spec.quantity, size)]
-    parent = pipeline.new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending)
+    parent = pipeline.new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending,
+                                kind=OrderKind.SPLIT)
     try:
         risk.check(user.pk, children, adapter=route[0], is_analyze=route[2],
                    account_id=route[1].pk if route[1] else None)
