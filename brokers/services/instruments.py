@@ -13,10 +13,11 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Case, IntegerField, Q, Value, When
 
-from brokers.models import Instrument, InstrumentType
+from brokers.models import Exchange, Instrument, InstrumentType
 
 CACHE_SECONDS = 6 * 60 * 60
 _GENERATION_KEY = "brokers:instruments:generation"
+_EXCHANGES = frozenset(Exchange.values)
 _MISSING = "missing"  # cached negative answer: unknown symbols must not hit the database every order
 
 EXPIRY_TYPES = {
@@ -53,7 +54,12 @@ def cache_keys(exchange: object, symbol: object) -> list[str]:
     round trip and passes them back as `read_ahead` (nothing when the names are not text)."""
     if not isinstance(exchange, str) or not isinstance(symbol, str):
         return []
-    return [_GENERATION_KEY, _key(exchange.strip().upper(), symbol.strip().upper())]
+    exchange, symbol = exchange.strip().upper(), symbol.strip().upper()
+    # Names read ahead come unvalidated from a request: only plausible ones become keys.
+    if exchange not in _EXCHANGES or not (0 < len(symbol) <= 64 and symbol.isascii() and symbol.isprintable()
+                                          and " " not in symbol):
+        return []
+    return [_GENERATION_KEY, _key(exchange, symbol)]
 
 
 def get_instrument(exchange: str, symbol: str, *, read_ahead: Mapping[str, Any] | None = None) -> Instrument | None:

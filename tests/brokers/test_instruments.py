@@ -84,3 +84,14 @@ def test_get_instrument_is_not_fooled_by_other_exchanges():
     assert get_instrument("NSE", "TCS") is None
     assert Instrument.objects.count() == 1
 
+
+
+def test_cache_keys_are_read_ahead_only_for_plausible_names():
+    from brokers.services.instruments import cache_keys
+
+    assert cache_keys(" nse ", "sbin") == ["brokers:instruments:generation", "brokers:instrument:NSE:SBIN"]
+    assert cache_keys("NSE", None) == []
+    assert cache_keys("MOON", "SBIN") == []
+    assert cache_keys("NSE", "S BIN") == []
+    assert cache_keys("NSE", "\x98U=\x18") == []
+    assert cache_keys("NSE", "X" * 65) == []
