@@ -63,3 +63,17 @@ def _clean_cache():
     _clear_cache()
     yield
     _clear_cache()
+
+
+@pytest.fixture
+def rate_window(monkeypatch):
+    """Pin the rate limiter's clock one second into the current hour, so a test's requests fall in one
+    minute (and one hour) window however long they take: fixed windows reset on the clock's minute."""
+    import time
+    import types
+
+    from accounts import ratelimit
+
+    start = int(time.time() // 3600) * 3600 + 1
+    monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: float(start)))
+    return start

@@ -12,7 +12,7 @@ def post_login(client: Client, username: str, password: str, ip: str):
     return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
-def test_it_answers_429_with_retry_after_once_an_ip_exceeds_the_limit(settings):
+def test_it_answers_429_with_retry_after_once_an_ip_exceeds_the_limit(settings, rate_window):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": "3/minute"}
     user = UserFactory()
     client = Client()
@@ -26,7 +26,7 @@ def test_it_answers_429_with_retry_after_once_an_ip_exceeds_the_limit(settings):
     assert post_login(Client(), user.username, PASSWORD, "10.0.0.8").status_code == 302
 
 
-def test_the_admin_login_shares_the_limit(settings):
+def test_the_admin_login_shares_the_limit(settings, rate_window):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": "1/minute"}
     client = Client()
     assert post_login(client, "nobody", "x", "10.0.0.9").status_code == 200
@@ -40,7 +40,7 @@ def test_compound_limits_parse_and_bad_ones_name_the_part():
         ratelimit.parse_rates("ten/second")
 
 
-def test_invalid_api_keys_are_counted_per_ip(settings):
+def test_invalid_api_keys_are_counted_per_ip(settings, rate_window):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "invalid_key": "2/minute"}
     client = Client()
     answers = [client.post("/api/v1/funds", {"apikey": f"abc123.guess{i}"}, content_type="application/json",

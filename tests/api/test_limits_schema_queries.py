@@ -17,7 +17,7 @@ TINY = {"order": "100/second", "smart_order": "100/second", "api": "2/minute", "
 
 
 @pytest.fixture
-def tiny_limits(settings):
+def tiny_limits(settings, rate_window):
     settings.RATE_LIMITS_ENABLED = True
     settings.RATE_LIMITS = TINY
 
