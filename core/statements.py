@@ -77,45 +77,6 @@ def insert_many(objs: Sequence[M]) -> Sequence[M]:
     return objs
 
 
-def insert_with_child(parent: models.Model, child: models.Model, field: str) -> None:
-    """INSERT a new row and one new row whose foreign key `field` refers to it (an order and its first
-    event). On PostgreSQL one statement, a data-modifying WITH, so one round trip; elsewhere two."""
-    connection = _connection(type(parent), write=True)
-    parent_opts, child_opts = parent._meta, child._meta
-    link = child_opts.get_field(field)
-    if connection.vendor != "postgresql" or parent_opts.auto_field is None or child_opts.auto_field is None:
-        insert(parent)
-        setattr(child, field, parent)
-        insert(child)
-        return
-    parent_fields = _insert_fields(type(parent))
-    child_fields = [f for f in _insert_fields(type(child)) if f is not link]
-
-    def build(qn):
-        parent_table, child_table = qn(parent_opts.db_table), qn(child_opts.db_table)
-        parent_pk, child_pk = qn(parent_opts.pk.column), qn(child_opts.pk.column)
-        parent_names = ", ".join(qn(f.column) for f in parent_fields)
-        child_names = ", ".join(qn(f.column) for f in [link, *child_fields])
-        values = ", ".join(["%s"] * len(parent_fields))
-        selected = ", ".join(["%s"] * len(child_fields))
-        return (f"WITH parent AS (INSERT INTO {parent_table} ({parent_names}) VALUES ({values}) "  # noqa: S608
-                f"RETURNING {parent_pk}) INSERT INTO {child_table} ({child_names}) "
-                f"SELECT parent.{parent_pk}, {selected} FROM parent RETURNING {qn(link.column)}, {child_pk}")
-
-    sql = _built(connection, type(parent), "insert_with_child", (type(child), field), build)
-    parent._prepare_related_fields_for_save(operation_name="insert")
-    params = [f.get_db_prep_save(f.pre_save(parent, True), connection=connection) for f in parent_fields]
-    params += [f.get_db_prep_save(f.pre_save(child, True), connection=connection) for f in child_fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        parent_pk, child_pk = cursor.fetchone()
-    setattr(parent, parent_opts.pk.attname, parent_pk)
-    setattr(child, field, parent)
-    setattr(child, child_opts.pk.attname, child_pk)
-    for obj in (parent, child):
-        obj._state.adding, obj._state.db = False, connection.alias
-
-
 def save(obj: models.Model) -> models.Model:
     """INSERT a new row or UPDATE every field of a saved one, as save()."""
     if obj._state.adding:

@@ -128,12 +128,12 @@ def test_a_sandbox_order_written_by_statements_matches_the_orm():
         {k: v for k, v in _fields(second).items() if k not in ignore}
 
 
-def test_insert_with_child_writes_both_rows_linked():
+def test_an_order_and_its_event_are_written_linked():
     user = UserFactory()
     order = Order(user=user, exchange="NSE", symbol="SBIN", action="SELL", quantity=D("2"), price_type="MARKET",
                   product="CNC", status="COMPLETE", client_order_id="c-1", placed_at=timezone.now())
-    event = OrderEvent(level="info", message="Sent", data={"orderid": "B1"})
-    statements.insert_with_child(order, event, "order")
+    event = OrderEvent(order=order, level="info", message="Sent", data={"orderid": "B1"})
+    statements.write([statements.Insert([order]), statements.Insert([event])])
     assert order.pk is not None
     assert event.pk is not None
     assert event.order_id == order.pk
@@ -142,13 +142,14 @@ def test_insert_with_child_writes_both_rows_linked():
     assert _fields(Order.objects.get(pk=order.pk)) == _fields(order)
 
 
-def test_insert_with_child_writes_neither_row_when_the_parent_is_refused():
+def test_neither_row_is_written_when_the_order_is_refused():
     user = UserFactory()
     first = Order(user=user, exchange="NSE", symbol="SBIN", action="BUY", quantity=D("1"), client_order_id="dup")
     statements.insert(first)
     again = Order(user=user, exchange="NSE", symbol="SBIN", action="BUY", quantity=D("1"), client_order_id="dup")
     with pytest.raises(IntegrityError), transaction.atomic():
-        statements.insert_with_child(again, OrderEvent(level="info", message="Sent"), "order")
+        statements.write([statements.Insert([again]), statements.Insert([OrderEvent(order=again, level="info",
+                                                                                     message="Sent")])])
     assert Order.objects.filter(user=user).count() == 1
     assert not OrderEvent.objects.exists()
 

@@ -69,14 +69,11 @@ def add_events(order: Order, events: list[tuple[str, str, dict[str, Any]]]) -> N
 
 
 def insert_with_events(order: Order, events: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Insert a new order with its events; the usual single event rides in the order's own statement."""
-    if len(events) != 1:
-        statements.insert(order)
-        add_events(order, events)
-        return
-    level, message, data = events[0]
-    statements.insert_with_child(order, OrderEvent(level=level, message=message[:500], data=data,
-                                                   created_at=timezone.now()), "order")
+    """Insert a new order with its events: one statement on PostgreSQL (statements.write)."""
+    now = timezone.now()
+    rows = [OrderEvent(order=order, level=level, message=message[:500], data=data, created_at=now)
+            for level, message, data in events]
+    statements.write([statements.Insert([order]), *([statements.Insert(rows)] if rows else [])])
 
 
 def event(order: Order, message: str, level: str = EventLevel.INFO, **data: Any) -> OrderEvent:
