@@ -199,3 +199,23 @@ def test_a_warm_placeorder_costs_four_cache_round_trips(trader, monkeypatch):
         monkeypatch.setattr(cache, name, counted(name, getattr(cache, name)))
     assert trader.post("placeorder", order()).status_code == 200
     assert calls == ["get_many", "get_many", "get_many", "incr"], calls
+
+
+def test_a_sandbox_failure_that_is_not_a_repeat_is_recorded_rejected_and_leaves_no_fill(trader, monkeypatch):
+    from django.db import IntegrityError
+
+    from sandbox.models import SandboxTrade
+    from sandbox.services import orders as sandbox_orders
+
+    real = sandbox_orders.place_order
+
+    def collides(*args, **kwargs):
+        real(*args, **kwargs)  # the fill is written, then the database refuses something
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(sandbox_orders, "place_order", collides)
+    assert trader.post("placeorder", order()).status_code == 500
+    row = Order.objects.get(user=trader.user)
+    assert row.status == OrderStatus.REJECTED
+    assert row.rejection_reason.startswith("Internal error")
+    assert not SandboxTrade.objects.filter(user_id=trader.user.pk).exists()  # rolled back with the order

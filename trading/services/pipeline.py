@@ -162,6 +162,7 @@ def place_in_database(user: Any, spec: OrderSpec, order: Order, adapter: BrokerA
     except IntegrityError:
         if spec.client_order_id and Order.objects.filter(user=user, client_order_id=spec.client_order_id).exists():
             return repeat_of(user, spec.client_order_id)
+        reject(order, "Internal error while sending the order; see the server log.", t0, t_broker, events)
         raise
     except broker.BrokerError as exc:  # nothing was written: the transaction rolled back
         reject(order, f"Broker error: {exc.message}", t0, t_broker, events)
