@@ -187,11 +187,12 @@ def write(ops: Sequence[Insert | Update]) -> None:
             params.append(op.obj._meta.pk.get_db_prep_value(op.obj.pk, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        returned = cursor.fetchall()
-    inserted = [obj for op in ops if isinstance(op, Insert) for obj in op.objs]
-    for obj, (pk,) in zip(inserted, returned, strict=True):
-        setattr(obj, obj._meta.pk.attname, pk)
-        obj._state.adding, obj._state.db = False, connection.alias
+        returned = cursor.fetchone()  # one array of new keys per Insert, in op order
+    inserted = [op.objs for op in ops if isinstance(op, Insert)]
+    for objs, keys in zip(inserted, returned if inserted else (), strict=True):
+        for obj, pk in zip(objs, keys, strict=True):
+            setattr(obj, obj._meta.pk.attname, pk)
+            obj._state.adding, obj._state.db = False, connection.alias
     for op in ops:  # foreign keys that pointed at rows without a key until now
         for obj in op.objs if isinstance(op, Insert) else [op.obj]:
             _link_saved_relations(obj)
@@ -201,9 +202,29 @@ def _first(op: Insert | Update) -> models.Model:
     return op.objs[0] if isinstance(op, Insert) else op.obj
 
 
+_RELATIONS: dict[type[models.Model], tuple[models.Field, ...]] = {}
+_RELATION_IDS: dict[type[models.Model], frozenset[int]] = {}
+
+
+def _relations(model: type[models.Model]) -> tuple[models.Field, ...]:
+    """The model's foreign keys (looked up once per model)."""
+    found = _RELATIONS.get(model)
+    if found is None:
+        found = _RELATIONS[model] = tuple(f for f in model._meta.concrete_fields if f.is_relation and f.many_to_one)
+    return found
+
+
+def _relation_ids(model: type[models.Model]) -> frozenset[int]:
+    # Field.__eq__ and __hash__ are Python code: membership by identity is what the hot loop can afford.
+    found = _RELATION_IDS.get(model)
+    if found is None:
+        found = _RELATION_IDS[model] = frozenset(id(f) for f in _relations(model))
+    return found
+
+
 def _link_saved_relations(obj: models.Model) -> None:
-    for f in obj._meta.concrete_fields:
-        if f.is_relation and f.many_to_one and f.is_cached(obj):
+    for f in _relations(type(obj)):
+        if f.is_cached(obj):
             related = f.get_cached_value(obj)
             if related is not None and related.pk is not None and getattr(obj, f.attname) != related.pk:
                 setattr(obj, f.attname, related.pk)
@@ -219,8 +240,9 @@ def _plan(op: Insert | Update, index: int, new: dict[int, int]) -> tuple[tuple, 
     for obj in rows:
         _link_saved_relations(obj)
         row_refs, row_bound = [], []
+        relations = _relation_ids(model)
         for f in fields:
-            related = f.get_cached_value(obj, None) if f.is_relation and f.many_to_one and f.is_cached(obj) else None
+            related = f.get_cached_value(obj, None) if id(f) in relations and f.is_cached(obj) else None
             target = new.get(id(related)) if related is not None and related.pk is None else None
             if target is not None and target < index:
                 row_refs.append(target)
@@ -252,12 +274,11 @@ def _write_sql(qn, ops: Sequence[Insert | Update], plans: list) -> str:
             rows = ", ".join("(" + ", ".join(value(r) for r in row) + ")" for row in refs)
             names = ", ".join(qn(f.column) for f in fields)
             parts.append(f"w{index} AS (INSERT INTO {table} ({names}) VALUES {rows} RETURNING {pk})")  # noqa: S608
-            returning.append(f"SELECT {index} AS n, {pk} AS pk FROM w{index}")  # noqa: S608
+            returning.append(f"ARRAY(SELECT {pk} FROM w{index} ORDER BY {pk})")  # noqa: S608
         else:
             fields = [opts.get_field(name) for name in op.fields]
             sets = ", ".join(f"{qn(f.column)} = {value(r)}" for f, r in zip(fields, refs[0], strict=True))
             parts.append(f"w{index} AS (UPDATE {table} SET {sets} WHERE {pk} = %s RETURNING {pk})")  # noqa: S608
-    # Every part runs whether or not the final SELECT reads it; it reads the new keys in op order (and,
-    # within one multi-row insert, in key order, which is VALUES order: the keys come from a sequence).
-    tail = " UNION ALL ".join(returning) if returning else "SELECT 0 AS n, 0 AS pk WHERE false"
-    return f"WITH {', '.join(parts)} SELECT pk FROM ({tail}) AS written ORDER BY n, pk"  # noqa: S608
+    # Every part runs whether or not the final SELECT reads it. It reads each insert's new keys as an
+    # array in key order, which is VALUES order (the keys come from a sequence).
+    return f"WITH {', '.join(parts)} SELECT {', '.join(returning) or 'NULL'}"
