@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from brokers.adapters.base import (
+    AdapterContext,
     BrokerAdapter,
     BrokerError,
     Depth,
@@ -48,6 +49,11 @@ class SandboxAdapter(BrokerAdapter):
     credential_fields = ()
     runs_in_database = True  # its fills are rows in this database: the pipeline runs them in the order's transaction
 
+    def __init__(self, context: AdapterContext) -> None:
+        super().__init__(context)
+        # What quotes() read per instrument (configuration, spec, quote), for the next order on it.
+        self._last_lookup: dict[tuple[str, str], tuple] = {}
+
     @property
     def user_id(self) -> int:
         return self.context.user_id
@@ -56,7 +62,7 @@ class SandboxAdapter(BrokerAdapter):
         exchange, symbol = order.exchange.upper(), order.symbol.upper()
         # The pipeline's risk check read this instrument's quote through quotes() a moment ago: the
         # order uses that read (configuration, spec and quote) instead of a second cache round trip.
-        looked_up = self.__dict__.get("_last_lookup", {}).pop((exchange, symbol), None)
+        looked_up = self._last_lookup.pop((exchange, symbol), None)
         placed = orders.place_order(self.user_id, orders.NewOrder(
             exchange=exchange, symbol=symbol, action=order.action.upper(),
             quantity=Decimal(order.quantity), price_type=order.price_type.upper(), product=order.product.upper(),
@@ -108,7 +114,7 @@ class SandboxAdapter(BrokerAdapter):
     def _quote(self, exchange: str, symbol: str) -> prices.PriceQuote:
         exchange, symbol = exchange.upper(), symbol.upper()
         looked_up = orders.lookups(exchange, symbol)  # one round trip; kept for the next order on it
-        self.__dict__.setdefault("_last_lookup", {})[(exchange, symbol)] = looked_up
+        self._last_lookup[(exchange, symbol)] = looked_up
         quote = looked_up[2] or prices.get_quote(exchange, symbol, user_id=self.user_id)
         if quote is None:
             raise BrokerError(f"No price for {exchange}:{symbol} in the sandbox's price store.", permanent=True)

@@ -168,31 +168,27 @@ class Fill:
     holding: SandboxHolding | None
     trade: SandboxTrade
 
-    def write(self) -> SandboxTrade:
-        """Save the position, the holding and the trade (the order must be saved first: they refer to it)."""
-        statements.save(self.position)
-        holding = self.holding
+    def write(self, *, new_order: SandboxOrder | None = None) -> SandboxTrade:
+        """Save the fill: the order first when it is `new_order` (else the caller saved it), then the
+        position, the holding, the trade and the funds' staged changes, as one statement on PostgreSQL.
+        A holding that sells out is deleted through the ORM, after the ledger rows that refer to it."""
+        first = [statements.Insert([new_order])] if new_order is not None else []
+        position, holding = self.position, self.holding
+        if holding is not None and holding.quantity == 0:
+            statements.write([*first, _saved(position)])
+            funds_service.flush(self.funds)
+            holding.delete()
+            statements.insert(self.trade)
+            return self.trade
+        ops = [*first, _saved(position)]
         if holding is not None:
-            if holding.quantity == 0:
-                funds_service.flush(self.funds)  # the staged ledger rows refer to the holding: write them first
-                holding.delete()
-            else:
-                holding.save(update_fields=["quantity", "margin_blocked", "updated_at"])
-        statements.insert(self.trade)
+            ops.append(statements.Update(holding, ("quantity", "margin_blocked", "updated_at")))
+        statements.write([*ops, statements.Insert([self.trade]), *funds_service.flush_operations(self.funds)])
         return self.trade
 
-    def operations(self) -> list[statements.Insert | statements.Update] | None:
-        """The same writes for statements.write() (one round trip with the order's and the funds'),
-        or None when a holding sells out: its delete goes through the ORM, via write()."""
-        position = self.position
-        saved = statements.Update(position, POSITION_FIELDS) if not position._state.adding else None
-        ops = [saved or statements.Insert([position])]
-        if self.holding is not None:
-            if self.holding.quantity == 0:
-                return None
-            ops.append(statements.Update(self.holding, ("quantity", "margin_blocked", "updated_at")))
-        ops.append(statements.Insert([self.trade]))
-        return ops
+
+def _saved(position: SandboxPosition) -> statements.Insert | statements.Update:
+    return statements.Insert([position]) if position._state.adding else statements.Update(position, POSITION_FIELDS)
 
 
 def prepare_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, config: SandboxConfig,

@@ -42,7 +42,6 @@ from sandbox.services.funds import (
     InsufficientFunds,
     block,
     checkpoint,
-    flush_operations,
     locked_funds,
     release,
     restore,
@@ -206,14 +205,9 @@ def _fill_at_once(funds, placed: SandboxOrder, decision, config: SandboxConfig, 
         placed.rejection_reason = f"{exc} (at fill)"[:200]
         statements.insert(placed)
         return
-    ops = fill.operations()
-    if ops is None:  # a holding sold out: written the ORM's way
-        statements.insert(placed)
-        fill.write()
-        return
     # The order, its position, trade and holding, and the funds with their ledger rows: one round trip
     # on PostgreSQL (the funds' block then finds nothing left to flush).
-    statements.write([statements.Insert([placed]), *ops, *flush_operations(funds)])
+    fill.write(new_order=placed)
 
 
 def _place_locked(user_id: int, order: NewOrder, config: SandboxConfig, spec: instruments.InstrumentSpec,
