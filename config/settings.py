@@ -6,6 +6,7 @@ Production sets DEBUG=False and must provide SECRET_KEY, FERNET_KEYS and API_KEY
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import environ
@@ -249,6 +250,16 @@ BROKER_ADAPTERS = {
 OPENALGO_CONNECT_TIMEOUT = env.float("OPENALGO_CONNECT_TIMEOUT", default=3.0)
 OPENALGO_READ_TIMEOUT = env.float("OPENALGO_READ_TIMEOUT", default=10.0)
 OPENALGO_MAX_CONNECTIONS = env.int("OPENALGO_MAX_CONNECTIONS", default=10)
+# Orders whose broker answer was lost (a timeout after sending) await confirmation: the reconcile looks
+# for them in the broker's order book and, after this many minutes without finding them, rejects them.
+ORDER_RECONCILE_WINDOW_MINUTES = env.int("ORDER_RECONCILE_WINDOW_MINUTES", default=15)
+if ORDER_RECONCILE_WINDOW_MINUTES < 1:
+    raise ImproperlyConfigured("ORDER_RECONCILE_WINDOW_MINUTES must be a whole number of minutes, at least 1.")
+# Prefix of the reference each order carries to its broker ("AD-1234" inside OpenAlgo's strategy tag):
+# installations that share one upstream account must use different prefixes.
+ORDER_REFERENCE_PREFIX = env.str("ORDER_REFERENCE_PREFIX", default="AD")
+if not re.fullmatch(r"[A-Za-z0-9]{1,16}", ORDER_REFERENCE_PREFIX):
+    raise ImproperlyConfigured("ORDER_REFERENCE_PREFIX must be 1-16 letters or digits.")
 # Refuse orders outside exchange hours (the market calendar). Off for demos and tests.
 ENFORCE_MARKET_HOURS = env.bool("ENFORCE_MARKET_HOURS", default=True)
 

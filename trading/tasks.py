@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from trading.services import sync
+from trading.services import reconcile, sync
 
 
 @shared_task(name="trading.tasks.sync_open_orders", time_limit=120, soft_time_limit=100)
@@ -19,3 +19,9 @@ def sync_open_orders() -> str:
 def expire_pending_orders(max_age_hours: int = 24) -> str:
     expired = sync.expire_pending(timedelta(hours=max_age_hours))
     return f"expired {expired} pending order(s)"
+
+
+@shared_task(name="trading.tasks.reconcile_unknown_orders", time_limit=120, soft_time_limit=100)
+def reconcile_unknown_orders() -> str:
+    """Settle orders awaiting confirmation (lost broker answers) against their brokers' order books."""
+    return f"reconcile: {reconcile.reconcile_all()}"

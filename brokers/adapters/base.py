@@ -65,6 +65,9 @@ class OrderRequest:
     disclosed_quantity: Decimal = ZERO
     strategy: str = ""
     client_order_id: str = ""
+    #: The platform's own reference of this order (its idempotency key towards the broker): an adapter
+    #: puts it where its broker keeps a tag, so a lost answer can be matched in the broker's order book.
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class OrderInfo:
     average_price: Decimal = ZERO
     rejection_reason: str = ""
     timestamp: datetime | None = None
+    tag: str = ""  # the order's tag at the broker (OpenAlgo's strategy), when its order book carries one
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,26 @@ from brokers.adapters.base import (
 )
 from brokers.adapters.openalgo_parse import STATUS_MAP, dec, integer, order_status_value, timestamp
 
-__all__ = ["STATUS_MAP", "OpenAlgoAdapter", "client_for", "close_clients", "dec", "order_status_value", "timestamp"]
+__all__ = ["STATUS_MAP", "OpenAlgoAdapter", "client_for", "close_clients", "dec", "order_status_value", "strategy_tag",
+           "timestamp"]
 
 DEFAULT_STRATEGY = "AlgoDesk"
+STRATEGY_MAX_LENGTH = 100  # an upstream AlgoDesk refuses longer tags; OpenAlgo takes any string
+
+
+def strategy_tag(strategy: str, reference: str = "") -> str:
+    """The `strategy` sent upstream: the user's own tag, then the order's reference in brackets.
+
+    OpenAlgo refuses fields it does not know (its request schemas raise on them), so its free-text
+    `strategy` is the one place an idempotency key can travel. The user's tag stays first and whole
+    (cut only if the two would pass 100 characters), so upstream logs still group by strategy; the
+    bracketed suffix ("SBIN-breakout [AD-1234]") is what a reconcile looks for in the order book.
+    """
+    strategy = strategy or DEFAULT_STRATEGY
+    if not reference:
+        return strategy[:STRATEGY_MAX_LENGTH]
+    suffix = f" [{reference}]"
+    return strategy[:STRATEGY_MAX_LENGTH - len(suffix)].rstrip() + suffix
 
 _clients: dict[tuple, httpx.Client] = {}
 _clients_lock = threading.Lock()
@@ -172,7 +189,7 @@ class OpenAlgoAdapter(BrokerAdapter):
     # -- orders --
     def place_order(self, order: OrderRequest) -> OrderResult:
         body = self._post("placeorder", {
-            "strategy": order.strategy or DEFAULT_STRATEGY,
+            "strategy": strategy_tag(order.strategy, order.reference),
             "exchange": order.exchange, "symbol": order.symbol, "action": order.action.upper(),
             "quantity": _num(order.quantity), "pricetype": order.price_type, "product": order.product,
             "price": _num(order.price), "trigger_price": _num(order.trigger_price),
@@ -222,6 +239,7 @@ class OpenAlgoAdapter(BrokerAdapter):
             filled_quantity=filled, average_price=dec(row.get("average_price"), "average_price"),
             rejection_reason=str(row.get("rejection_reason") or row.get("rejectreason") or ""),
             timestamp=timestamp(row.get("timestamp")),
+            tag=str(row.get("strategy") or row.get("tag") or ""),
         )
 
     # -- books --

@@ -92,7 +92,7 @@ def test_an_unreachable_broker_is_a_500_with_its_message_and_a_rejected_order(ma
     assert row.rejection_reason.startswith("Broker error:")
 
 
-def test_a_broker_that_may_have_received_the_order_leaves_it_pending(live, monkeypatch):
+def test_a_broker_that_may_have_received_the_order_leaves_it_awaiting_confirmation(live, monkeypatch):
     from brokers.adapters.base import BrokerUnavailable
     from sandbox.adapter import SandboxAdapter
 
@@ -104,7 +104,7 @@ def test_a_broker_that_may_have_received_the_order_leaves_it_pending(live, monke
     response = live.post("placeorder", order())
     assert response.status_code == 500
     row = Order.objects.get()
-    assert row.status == "PENDING"  # not known to be rejected: it may exist at the broker
+    assert row.status == "UNKNOWN"  # not known to be rejected: it may exist at the broker
     assert row.events.filter(level="error", message__contains="may have reached").exists()
 
 

@@ -47,4 +47,5 @@ def test_the_schedules_are_seeded(db):
     from django_celery_beat.models import PeriodicTask
 
     tasks = dict(PeriodicTask.objects.filter(name__startswith="trading: ").values_list("task", "interval__every"))
-    assert tasks == {"trading.tasks.sync_open_orders": 60, "trading.tasks.expire_pending_orders": 3600}
+    assert tasks == {"trading.tasks.sync_open_orders": 60, "trading.tasks.expire_pending_orders": 3600,
+                     "trading.tasks.reconcile_unknown_orders": 60}

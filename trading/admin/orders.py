@@ -15,6 +15,7 @@ from trading.models import (
     Holding,
     Order,
     OrderEvent,
+    OrderStatus,
     PendingOrder,
     PendingStatus,
     Position,
@@ -22,7 +23,7 @@ from trading.models import (
     Trade,
 )
 from trading.services import pending as action_center
-from trading.services import pipeline
+from trading.services import pipeline, reconcile
 from trading.services.errors import TradingError
 
 
@@ -64,7 +65,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "placed_at"
     autocomplete_fields = ["user", "account"]
     inlines = [OrderEventInline, TradeInline]
-    actions = ["cancel_orders"]
+    actions = ["cancel_orders", "reconcile_orders"]
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         # Viewing orders is not enough to cancel them: it takes the change permission.
@@ -82,6 +83,17 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
         self.message_user(request, f"Cancelled {done} order(s).", messages.SUCCESS)
         if failed:
             self.message_user(request, "Not cancelled: " + "; ".join(failed[:10]), messages.WARNING)
+
+    @admin.action(description="Check orders awaiting confirmation against their broker's order book",
+                  permissions=["cancel"])
+    def reconcile_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        # The same service as the schedule: every waiting order of the selected orders' accounts is settled.
+        accounts = set(queryset.filter(status=OrderStatus.UNKNOWN, account__isnull=False)
+                       .values_list("account_id", flat=True))
+        summary = reconcile.Summary()
+        for account_id in sorted(accounts):
+            summary.add(reconcile.reconcile_account(account_id))
+        self.message_user(request, f"Reconciled {summary}.", messages.SUCCESS if accounts else messages.INFO)
 
 
 @admin.register(Trade)

@@ -31,6 +31,9 @@ _CENT = Decimal("0.01")
 #: Adapter order states (trading.OrderStatus values) as OpenAlgo spells them to clients.
 OPENALGO_STATUS = {
     "PENDING": "open",
+    # Awaiting confirmation: it may be working at the broker. "open" keeps a client from placing it
+    # again as if it had failed (a duplicate); the reconcile then moves it to the broker's state or rejected.
+    "UNKNOWN": "open",
     "OPEN": "open",
     "PARTIALLY_FILLED": "open",
     "TRIGGER_PENDING": "trigger pending",

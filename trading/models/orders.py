@@ -62,9 +62,14 @@ class OrderStatus(models.TextChoices):
     COMPLETE = "COMPLETE", "Complete"
     CANCELLED = "CANCELLED", "Cancelled"
     REJECTED = "REJECTED", "Rejected"
+    # Sent, but the broker's answer was lost (a timeout after the request left): the order may or may
+    # not exist at the broker. Not counted as open; trading.services.reconcile settles it against the
+    # broker's order book (matched: the broker's id and state; not found in time: REJECTED).
+    UNKNOWN = "UNKNOWN", "Awaiting confirmation"
 
 
-#: Statuses of an order that may still fill or be cancelled (counted against max_open_orders).
+#: Statuses of an order that may still fill or be cancelled (counted against max_open_orders). UNKNOWN is
+#: not among them: such an order is either found at the broker (and takes its state) or rejected.
 OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING, OrderStatus.PARTIALLY_FILLED)
 
 
@@ -168,6 +173,8 @@ class Order(models.Model):
             models.Index(fields=["user", "broker_order_id"], name="order_user_broker_id"),
             # Status sync of a live account's open orders.
             models.Index(fields=["account", "status"], name="order_account_status"),
+            # The reconcile's sweep of orders awaiting confirmation: only those rows (rare) are indexed.
+            models.Index(fields=["account"], name="order_unknown_by_account", condition=Q(status="UNKNOWN")),
             # A split's legs, an action-center entry's order (and their deletes): only rows that have one.
             models.Index(fields=["parent"], name="order_parent", condition=Q(parent__isnull=False)),
             models.Index(fields=["pending"], name="order_pending", condition=Q(pending__isnull=False)),

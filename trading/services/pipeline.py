@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from time import monotonic, perf_counter, sleep
 from typing import Any
 
@@ -22,7 +23,7 @@ from brokers.adapters.base import BrokerAdapter, ModifyRequest, OrderInfo
 from brokers.models import TradingAccount
 from brokers.services.accounts import adapter_for
 from trading.models import EventLevel, Order, OrderSource, OrderStatus
-from trading.services import deferred, records, risk, timing
+from trading.services import deferred, reconcile, records, risk, timing
 from trading.services.errors import BrokerFailure, BrokerRejected, OrderNotFound, RiskRefused, TradingError
 from trading.services.routing import adapter_for_user, sandbox_adapter
 from trading.services.validation import OrderSpec
@@ -46,13 +47,16 @@ def repeat_of(user: Any, client_order_id: str, *, wait: float = REPEAT_WAIT_SECO
     """The user's first order with this idempotency key; a refused one is refused again, unchanged.
 
     A repeat that races the first request finds it still PENDING (at the broker): it waits briefly
-    for the broker's answer so both get the same order id, else answers 409 and places nothing.
+    for the broker's answer so both get the same order id, else answers 409 and places nothing. One
+    whose broker answer was lost (UNKNOWN) is answered 409 at once: only the reconcile can settle it.
     """
     deadline = monotonic() + wait
     order = Order.objects.get(user=user, client_order_id=client_order_id)
     while order.status == OrderStatus.PENDING and monotonic() < deadline:
         sleep(0.02)
         order.refresh_from_db()
+    if order.status == OrderStatus.UNKNOWN:
+        raise TradingError(reconcile.awaiting_message(order), status=409)
     if order.status == OrderStatus.PENDING:
         raise TradingError(f"client_order_id: order {client_order_id!r} is still being placed; ask again shortly.",
                            status=409)
@@ -99,17 +103,17 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
     deferred.later(risk.count_sent, user.pk)  # today's counter: after the answer is sent
     t_broker = perf_counter()
     try:
-        result = adapter.place_order(spec.request())
+        result = adapter.place_order(replace(spec.request(), reference=reconcile.reference(order)))
     except broker.OrderRejected as exc:
         fail(order, f"Rejected by the broker: {exc.message}", t0, t_broker, events)
         raise BrokerRejected(exc.message) from None
     except broker.BrokerError as exc:
         if exc.data.get("sent"):
-            # The request may have reached the broker: the order is not known to be rejected. It stays
-            # PENDING (counted as open) until someone checks the broker's order book.
+            # The request may have reached the broker: the order is not known to be rejected. It awaits
+            # confirmation (UNKNOWN) until the reconcile finds it in the broker's order book or gives up.
             unknown(order, exc.message, t0, t_broker, events)
-        else:
-            fail(order, f"Broker error: {exc.message}", t0, t_broker, events)
+            raise BrokerFailure(reconcile.awaiting_message(order)) from None
+        fail(order, f"Broker error: {exc.message}", t0, t_broker, events)
         raise BrokerFailure(exc.message) from None
     except Exception:
         fail(order, "Internal error while sending the order; see the server log.", t0, t_broker, events)
@@ -202,14 +206,16 @@ def fail(order: Order, reason: str, t0: float, t_broker: float, events: list) ->
 
 
 def unknown(order: Order, reason: str, t0: float, t_broker: float, events: list) -> None:
+    """The broker's answer was lost after the request left: the order awaits confirmation (UNKNOWN)."""
     broker_s = perf_counter() - t_broker
+    order.status = OrderStatus.UNKNOWN
     order.broker_ms = records.ms(broker_s)
-    message = (f"No answer from the broker ({reason}); the order may have reached it. Check the broker's order "
-               "book before placing it again.")
+    message = (f"No answer from the broker ({reason}); the order may have reached it. Awaiting confirmation "
+               "from the broker's order book.")
     with transaction.atomic():
         order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
-        records.save_fields(order, ["broker_ms", "overhead_ms"])
-        records.add_events(order, [*events, (EventLevel.ERROR, message, {})])
+        records.save_fields(order, ["status", "broker_ms", "overhead_ms"])
+        records.add_events(order, [*events, (EventLevel.ERROR, message, {"reference": reconcile.reference(order)})])
 
 
 def orderid_of(order: Order) -> str:
