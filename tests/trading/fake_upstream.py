@@ -21,7 +21,7 @@ IST = ZoneInfo("Asia/Kolkata")
 
 
 class FakeUpstream:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.mode = "fill"
         self.delay = 0.6
         self.tags = False
@@ -48,7 +48,7 @@ class FakeUpstream:
                 except OSError:
                     pass  # the client gave up waiting (the lost answer)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

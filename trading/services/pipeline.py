@@ -210,8 +210,8 @@ def unknown(order: Order, reason: str, t0: float, t_broker: float, events: list)
     broker_s = perf_counter() - t_broker
     order.status = OrderStatus.UNKNOWN
     order.broker_ms = records.ms(broker_s)
-    message = (f"No answer from the broker ({reason}); the order may have reached it. Awaiting confirmation "
-               "from the broker's order book.")
+    maybe = "" if "may have reached" in reason else " The order may have reached it."
+    message = f"No answer from the broker: {reason}{maybe} Awaiting confirmation from the broker's order book."
     with transaction.atomic():
         order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
         records.save_fields(order, ["status", "broker_ms", "overhead_ms"])

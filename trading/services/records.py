@@ -27,7 +27,9 @@ from trading.models import (
 )
 
 ZERO = Decimal("0")
-ORDER_STATUSES = frozenset(OrderStatus.values)  # TextChoices.values builds a new list on each access
+# TextChoices.values builds a new list on each access. UNKNOWN is ours (a lost answer), never a broker's word
+# for an order it holds: a broker's "unknown" is kept OPEN and polled, like any word we do not know.
+ORDER_STATUSES = frozenset(OrderStatus.values) - {OrderStatus.UNKNOWN.value}
 _MS = Decimal("0.001")
 
 
