@@ -80,6 +80,7 @@ def test_a_repeat_is_answered_at_once_and_places_nothing(live, upstream):
     assert perf_counter() - started < 1.0  # not the 5 s wait for a PENDING first request
     assert response.status_code == 409
     assert f"Order {row.pk}" in response.json()["message"]
+    assert f"/api/orders/{row.pk}/" in response.json()["message"]
     assert "awaiting confirmation" in response.json()["message"]
     assert len(upstream.placed) == 1
 

@@ -57,8 +57,8 @@ def reference(order: Order) -> str:
 
 def awaiting_message(order: Order) -> str:
     return (f"Order {order.pk} (reference {reference(order)}) got no answer from the broker and may have reached "
-            "it: it is awaiting confirmation from the broker's order book and will not be placed again. Ask for "
-            "its state in a minute instead of repeating it.")
+            "it: it is awaiting confirmation from the broker's order book (checked every minute) and will not be "
+            f"placed again. Its state: /api/orders/{order.pk}/; do not repeat it.")
 
 
 def window() -> timedelta:
