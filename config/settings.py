@@ -262,6 +262,9 @@ if not re.fullmatch(r"[A-Za-z0-9]{1,16}", ORDER_REFERENCE_PREFIX):
     raise ImproperlyConfigured("ORDER_REFERENCE_PREFIX must be 1-16 letters or digits.")
 # Refuse orders outside exchange hours (the market calendar). Off for demos and tests.
 ENFORCE_MARKET_HOURS = env.bool("ENFORCE_MARKET_HOURS", default=True)
+# The daily loss limit counts today's realized P&L of live accounts; on, it adds the unrealized P&L
+# of their open positions (valued at their last known price).
+RISK_DAILY_LOSS_INCLUDES_UNREALIZED = env.bool("RISK_DAILY_LOSS_INCLUDES_UNREALIZED", default=False)
 
 # Rate limits (OpenAlgo's defaults), per API key, or per IP where there is no key; compound allowed.
 RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)

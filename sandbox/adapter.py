@@ -2,6 +2,7 @@
 (AdapterContext.user_id). The trading app reaches the sandbox only through this class."""
 from __future__ import annotations
 
+from contextlib import suppress
 from decimal import Decimal
 
 from brokers.adapters.base import (
@@ -58,6 +59,13 @@ class SandboxAdapter(BrokerAdapter):
     def user_id(self) -> int:
         return self.context.user_id
 
+    def prepare(self, order: OrderRequest) -> None:
+        """Read the instrument's quote (a live account's, when the price store has none) before the
+        pipeline's transaction; place_order() then uses it. A missing price is place_order's refusal."""
+        if (order.exchange.upper(), order.symbol.upper()) not in self._last_lookup:
+            with suppress(BrokerError):
+                self._quote(order.exchange, order.symbol)
+
     def place_order(self, order: OrderRequest) -> OrderResult:
         exchange, symbol = order.exchange.upper(), order.symbol.upper()
         # The pipeline's risk check read this instrument's quote through quotes() a moment ago: the
@@ -113,9 +121,9 @@ class SandboxAdapter(BrokerAdapter):
 
     def _quote(self, exchange: str, symbol: str) -> prices.PriceQuote:
         exchange, symbol = exchange.upper(), symbol.upper()
-        looked_up = orders.lookups(exchange, symbol)  # one round trip; kept for the next order on it
-        self._last_lookup[(exchange, symbol)] = looked_up
-        quote = looked_up[2] or prices.get_quote(exchange, symbol, user_id=self.user_id)
+        config, spec, quote = orders.lookups(exchange, symbol)  # one round trip when all are cached
+        quote = quote or prices.get_quote(exchange, symbol, user_id=self.user_id)
+        self._last_lookup[(exchange, symbol)] = (config, spec, quote)  # kept for the next order on it
         if quote is None:
             raise BrokerError(f"No price for {exchange}:{symbol} in the sandbox's price store.", permanent=True)
         return quote

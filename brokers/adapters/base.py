@@ -237,6 +237,12 @@ class BrokerAdapter(abc.ABC):
     def __init__(self, context: AdapterContext) -> None:
         self.context = context
 
+    def prepare(self, order: OrderRequest) -> None:
+        """Read what placing `order` will need from the network, before the pipeline opens the
+        transaction place_order() runs in (a broker that runs in the database: its quote, which may
+        come from a live account). No network call may happen inside that transaction."""
+        return None
+
     @classmethod
     def validate_credentials(cls, credentials: dict[str, Any]) -> dict[str, str]:
         """Problems with a TradingAccount's credentials, by field name (empty when usable)."""

@@ -180,11 +180,11 @@ def lookups(exchange: str, symbol: str) -> tuple[SandboxConfig, instruments.Inst
     """The configuration, the instrument's spec and its cached quote: one cache round trip when the
     cache holds them (it usually does); each missing one is read the usual way (the quote later, by
     the caller, as only an order that passes the checks may ask a live account for it)."""
-    keys = (config_service.CACHE_KEY, instruments.cache_key(exchange, symbol), prices.cache_key(exchange, symbol))
+    keys = [config_service.CACHE_KEY, prices.cache_key(exchange, symbol), *instruments.cache_keys(exchange, symbol)]
     found = cache.get_many(keys)
     config = found.get(keys[0]) or get_config()
-    spec = found.get(keys[1]) or instruments.spec(exchange, symbol)
-    return config, spec, found.get(keys[2])
+    spec = instruments.spec(exchange, symbol, read_ahead=found)
+    return config, spec, found.get(keys[1])
 
 
 def _fill_at_once(funds, placed: SandboxOrder, decision, config: SandboxConfig, position: SandboxPosition,
@@ -263,7 +263,9 @@ def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None,
         _check_instrument(spec, order.product)
         if not squareoff:
             _check_cutoff(order.exchange, order.product, config, at)
-        quote = quote or prices.get_quote(order.exchange, order.symbol, user_id=user_id)
+        # A live account's quote is a network call: a caller that places inside its transaction reads
+        # it before (the adapter's prepare()) and passes looked_up; none is asked then.
+        quote = quote or prices.get_quote(order.exchange, order.symbol, user_id=None if looked_up else user_id)
         if quote is None:
             raise Rejection(f"No price for {order.exchange}:{order.symbol} in the sandbox "
                             "(set one with manage.py prices set)")
@@ -290,6 +292,10 @@ def modify_order(user_id: int, order_id: str, *, quantity: Decimal, price_type: 
     """Change a resting order's quantity, type and prices. Its margin is recomputed; a change the funds
     cannot cover is refused and the order stays as it was. A modification that makes it marketable fills."""
     config = get_config()
+    resting = SandboxOrder.objects.filter(user_id=user_id, order_id=order_id).values_list(
+        "exchange", "symbol").first()
+    # Read before the transaction: the quote may come from a live account (a network call).
+    early_quote = prices.get_quote(*resting, user_id=user_id) if resting else None
     with locked_funds(user_id) as funds:
         order = _locked_order(user_id, order_id)
         spec = instruments.spec(order.exchange, order.symbol)
@@ -300,7 +306,7 @@ def modify_order(user_id: int, order_id: str, *, quantity: Decimal, price_type: 
             raise OrderRejected(str(exc)) from None
         if quantity <= order.filled_quantity:
             raise OrderRejected(f"Quantity {quantity} is not above the {order.filled_quantity} already filled")
-        quote = prices.get_quote(order.exchange, order.symbol, user_id=user_id)
+        quote = early_quote or prices.stored_quote(order.exchange, order.symbol)
         if quote is None:
             raise OrderRejected(f"No price for {order.exchange}:{order.symbol} in the sandbox")
         release(funds, order.margin_blocked, order=order, note="order modified")

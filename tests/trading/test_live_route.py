@@ -49,15 +49,78 @@ def test_an_inactive_primary_account_is_not_used(live):
     assert "trading account" in response.json()["message"]
 
 
+def _fill(live, action: str, quantity: str, price: str, *, days_ago: int = 0) -> None:
+    """Book a fill of the live account (a trade, the position and its history), `days_ago` days back."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from trading.services.records import record_fill
+
+    row = Order.objects.create(user=live.user, account=live.account, exchange="NSE", symbol="SBIN", action=action,
+                               quantity=Decimal(quantity), status="COMPLETE")
+    record_fill(row, Decimal(quantity), Decimal(price))
+    if days_ago:
+        when = timezone.now() - timedelta(days=days_ago)
+        PositionHistory.objects.filter(order=row).update(created_at=when)
+        Order.objects.filter(pk=row.pk).update(placed_at=when)
+
+
 def test_the_daily_loss_limit_reads_todays_realized_loss(live):
     from accounts.services.risk import update_risk_settings
 
     update_risk_settings(live.user, daily_loss_limit=Decimal("500"))
-    Position.objects.create(user=live.user, account=live.account, exchange="NSE", symbol="SBIN", product="MIS",
-                            realized_pnl=Decimal("-500"))
+    _fill(live, "BUY", "10", "800")
+    _fill(live, "SELL", "10", "750")  # today: -500
     response = live.post("placeorder", order())
     assert response.status_code == 400
     assert "Daily loss limit" in response.json()["message"]
+    assert "today's realized loss 500.00" in response.json()["message"]
+
+
+def test_a_loss_of_an_earlier_day_does_not_count_today(live):
+    """The position's realized P&L is lifetime: last week's loss must not refuse today's orders."""
+    from accounts.services.risk import update_risk_settings
+
+    update_risk_settings(live.user, daily_loss_limit=Decimal("500"))
+    _fill(live, "BUY", "10", "800", days_ago=7)
+    _fill(live, "SELL", "10", "700", days_ago=7)  # -1000 a week ago
+    _fill(live, "BUY", "1", "800")  # the position is touched today, at no loss
+    assert Position.objects.get().realized_pnl == Decimal("-1000")
+    response = live.post("placeorder", order())
+    assert response.status_code == 200, response.json()
+
+
+def test_today_is_the_exchanges_trading_day(live, settings):
+    """A loss booked before midnight in the exchange's zone (IST) is yesterday's, whatever the server's zone."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from accounts.services.risk import update_risk_settings
+    from trading.services.risk import todays_pnl
+
+    settings.TIME_ZONE = "UTC"
+    update_risk_settings(live.user, daily_loss_limit=Decimal("500"))
+    _fill(live, "BUY", "10", "800")
+    _fill(live, "SELL", "10", "700")
+    ist = ZoneInfo("Asia/Kolkata")
+    booked = PositionHistory.objects.get(event="CLOSE").created_at.astimezone(ist)
+    assert todays_pnl(live.user.pk, "NSE", booked) == Decimal("-1000")
+    next_morning = datetime.combine(booked.date() + timedelta(days=1), datetime.min.time(), ist) + timedelta(hours=1)
+    assert todays_pnl(live.user.pk, "NSE", next_morning) == 0
+
+
+def test_unrealized_loss_counts_behind_its_setting(live, settings):
+    from accounts.services.risk import update_risk_settings
+
+    update_risk_settings(live.user, daily_loss_limit=Decimal("500"))
+    _fill(live, "BUY", "10", "800")
+    Position.objects.update(ltp=Decimal("700"), unrealized_pnl=Decimal("-1000"))
+    assert live.post("placeorder", order(quantity="1")).status_code == 200
+    settings.RISK_DAILY_LOSS_INCLUDES_UNREALIZED = True
+    response = live.post("placeorder", order(quantity="1"))
+    assert response.status_code == 400
+    assert "today's realized and unrealized loss" in response.json()["message"]
 
 
 @pytest.mark.parametrize(("fills", "net", "avg", "realized", "kinds"), [
@@ -119,3 +182,16 @@ def test_it_refuses_an_order_that_would_grow_a_position_past_its_value_limit(liv
     assert "Position value" in response.json()["message"]
     assert live.post("placeorder", order(quantity="2")).status_code == 200  # 12 × 800 = 9600
     assert live.post("placeorder", order(quantity="5", action="SELL")).status_code == 200  # reduces it
+
+
+def test_analyze_mode_refuses_an_account_that_does_not_exist(market):
+    """The sandbox is the broker in analyze mode, but a named account must exist, as in live mode."""
+    trader = make_trader(analyze=True)
+    TradingAccountFactory(user=trader.user, name="main")
+    response = trader.post("placeorder", order(account="nope"))
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("account:")
+    assert not Order.objects.exists()
+    response = trader.post("placeorder", order(account="main"))
+    assert response.status_code == 200, response.json()
+    assert Order.objects.get().is_analyze

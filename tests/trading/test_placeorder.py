@@ -93,18 +93,19 @@ def test_the_query_count_of_a_sandbox_placeorder_is_pinned(trader, django_assert
     ours = [q["sql"] for q in ctx.captured_queries if _table(q["sql"]).startswith(("trading_", "accounts_"))]
     print(f"\n{len(ctx.captured_queries)} queries in all, {len(ours)} of the platform's own:")
     print("\n".join(q["sql"][:160] for q in ctx.captured_queries))
-    # Ours: the open-order count, INSERT order, INSERT event (on PostgreSQL the order and its event are
-    # one statement). The user (with the key), the risk settings, today's counter and analyze mode come
-    # from the cache.
+    # Ours: the user's risk lock (which reads the limits), the open-order count, INSERT order, INSERT
+    # event (on PostgreSQL the order and its event are one statement). The user (with the key), today's
+    # counter and analyze mode come from the cache.
     one_statement = connection.vendor == "postgresql"
-    assert len(ours) <= (2 if one_statement else 3)
+    assert len(ours) <= (3 if one_statement else 4)
     # The whole request, the sandbox's own writes included: the sandbox broker runs inside the order's one
     # transaction (its BEGIN/COMMIT is a savepoint and its release inside the test's transaction, and
     # Django does not log BEGIN/COMMIT as queries).
-    # On PostgreSQL: the count, the sandbox's two locks and its one write, the order with its event.
+    # On PostgreSQL: the risk lock, the count, the sandbox's two locks and its one write, the order with
+    # its event.
     statements = [q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) <= (5 if one_statement else 10)
-    with django_assert_max_num_queries(12):  # the same, the one savepoint and its release included
+    assert len(statements) <= (6 if one_statement else 11)
+    with django_assert_max_num_queries(13):  # the same, the one savepoint and its release included
         assert trader.post("placeorder", order()).status_code == 200
 
 

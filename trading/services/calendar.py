@@ -39,6 +39,7 @@ __all__ = [
     "next_open",
     "session_window",
     "timings",
+    "trading_day_start",
 ]
 
 #: Index and derived symbols trade on the hours of their parent exchange.
@@ -272,6 +273,19 @@ def session_window(exchange: str, date: dt.date) -> tuple[dt.datetime, dt.dateti
     if not windows:
         return None
     return windows[0][0], windows[-1][1]
+
+
+def trading_day_start(exchange: str, at: dt.datetime | None = None) -> dt.datetime:
+    """When the exchange's trading day that contains `at` (default now) began: midnight of its local
+    date in the exchange's own time zone (from its trading-hours template; the platform's zone for an
+    exchange the calendar does not know, and for those that trade around the clock). Every session of
+    an exchange lies within one local date, so what was filled since then was filled "today"."""
+    at = _aware(at)
+    try:
+        zone = ZoneInfo(settings.TIME_ZONE) if exchange.upper() in ALWAYS_OPEN else _Exchange.resolve(exchange).zone
+    except ValueError:
+        zone = ZoneInfo(settings.TIME_ZONE)
+    return dt.datetime.combine(at.astimezone(zone).date(), dt.time.min, zone)
 
 
 def _exchange_sort_key(code: str) -> tuple[int, str]:

@@ -1,12 +1,22 @@
-"""The order pipeline: validate -> risk -> route -> record, and the operations on placed orders.
+"""The order pipeline: parse -> route -> check risk under the user's lock -> send -> record.
 
-place() keeps slow broker I/O outside database transactions: the PENDING row is inserted on its
-own (autocommit), the broker is called, then the answer is written with one UPDATE. A broker that
-lives in this database (the sandbox) is the exception: place_in_database() runs its fill, the order
-row and its events in one transaction. Latency is split into validation (request start to just
-before the broker), the broker round trip, and the platform's overhead (everything but the broker,
-up to the final write: a row cannot hold the time of its own commit; the order views' Server-Timing
-header carries the whole figure).
+place_all() reads down the stages of one order (or of a split's children, checked as one):
+
+1. route: the named or primary trading account's broker, or the sandbox in analyze mode;
+2. before the lock: the kill switch, the calendar, and everything that needs the network (the
+   price a MARKET order is valued at, an in-database broker's quote). No network call happens
+   inside a database transaction;
+3. under the user's lock (risk.lock(), a row lock held to the commit): the checks that read the
+   user's state and the rows that change it, so concurrent orders of one user, from any process,
+   are checked one after another. A remote broker's order is inserted PENDING (it counts as open
+   and in the position's exposure while it is in flight); a broker that lives in this database
+   (the sandbox) fills it here, whole, with the order row, its events and the books;
+4. send: a remote broker is called after the commit, and its answer, events and fill are recorded
+   in one transaction.
+
+Latency is split into validation (request start to just before the broker), the broker round trip,
+and the platform's overhead (everything but the broker, up to the final write: a row cannot hold the
+time of its own commit; the order views' Server-Timing header carries the whole figure).
 """
 from __future__ import annotations
 
@@ -16,14 +26,14 @@ from dataclasses import replace
 from time import monotonic, perf_counter, sleep
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from brokers.adapters import base as broker
 from brokers.adapters.base import BrokerAdapter, ModifyRequest, OrderInfo
 from brokers.models import TradingAccount
 from brokers.services.accounts import adapter_for
 from trading.models import EventLevel, Order, OrderSource, OrderStatus
-from trading.services import deferred, reconcile, records, risk, timing
+from trading.services import reconcile, records, risk, timing
 from trading.services.errors import BrokerFailure, BrokerRejected, OrderNotFound, RiskRefused, TradingError
 from trading.services.routing import adapter_for_user, sandbox_adapter
 from trading.services.validation import OrderSpec
@@ -74,49 +84,161 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
     Raises RiskRefused or BrokerRejected (HTTP 400) and BrokerFailure (500) after recording the
     order as REJECTED with the reason.
     """
+    outcome = place_all(user, [spec], source=source, api_key_id=api_key_id, pending=pending, parent=parent,
+                        route=route, started=started, check_risk=check_risk, reduces_risk=reduces_risk,
+                        prefetched=prefetched)[0]
+    if isinstance(outcome, TradingError):
+        raise outcome
+    return outcome
+
+
+def place_all(user: Any, specs: list[OrderSpec], *, source: str = OrderSource.API, api_key_id: int | None = None,
+              pending: Any = None, parent: Order | None = None, container: Order | None = None,
+              route: Route | None = None, started: float | None = None, check_risk: bool = True,
+              reduces_risk: bool = False, prefetched: dict[str, Any] | None = None) -> list[Order | TradingError]:
+    """Place orders checked as one (one order, or the children of a split under `container`, a new
+    parent row recorded with them): route, the checks that need no lock, then under the user's lock
+    the checks of the user's state and the orders' rows, then the broker call of each.
+
+    Returns each order, or the error it met at its broker. A refusal of the checks raises RiskRefused
+    (recorded on the container, else on the order); a repeated client_order_id returns [the first
+    order] (for a container: the first container)."""
     t0 = started if started is not None else perf_counter()
-    # The risk limits, today's counter and the analyze mode (routing) in one cache round trip (the
-    # caller's, with the instrument, when it passes `prefetched`).
-    if check_risk and prefetched is None:
-        prefetched = risk.prefetch(user.pk)
-    route = route or adapter_for_user(user, spec.account_name)
-    adapter = route[0]
-    order = new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending, parent=parent)
-    events: list[tuple[str, str, dict[str, Any]]] = []
-    if check_risk:
-        try:
-            events += risk.check(user.pk, [spec], adapter=adapter, is_analyze=route[2], reduces_risk=reduces_risk,
-                                 account_id=route[1].pk if route[1] else None, prefetched=prefetched).events
-        except risk.Refusal as refusal:
-            # Recorded, never silently dropped; a repeat of an accepted order still returns that order.
-            order.status, order.rejection_reason = OrderStatus.REJECTED, str(refusal)
-            order.validation_ms = records.ms(perf_counter() - t0)
-            if records.insert(order) is None:
-                return repeat_of(user, spec.client_order_id)
-            records.event(order, f"Refused by risk checks: {refusal}", EventLevel.WARNING)
-            raise RiskRefused(str(refusal), order_id=order.pk) from None
-    order.validation_ms = records.ms(perf_counter() - t0)
+    # 1. Route: the named or primary trading account's broker, or the sandbox in analyze mode.
+    route = route or adapter_for_user(user, specs[0].account_name)
+    adapter, account, analyze = route
+    orders = [new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending,
+                        parent=container or parent) for spec in specs]
+    head = container or orders[0]  # the row that carries the idempotency key and a refusal
+    # 2. Before the lock: the kill switch and the calendar, and whatever needs the network (the price a
+    # MARKET order is valued at; an in-database broker's quote). No network call inside a transaction.
+    checked = risk.RiskResult()
+    try:
+        if check_risk:
+            checked = risk.before(user.pk, specs, adapter=adapter, is_analyze=analyze, reduces_risk=reduces_risk,
+                                  prefetched=prefetched)
+    except risk.Refusal as refusal:
+        return [answer(refuse(user, head, str(refusal), t0, checked.events))]
     if adapter.runs_in_database:
-        return place_in_database(user, spec, order, adapter, events, t0)
+        for spec in specs:
+            adapter.prepare(spec.request())
+    # 3. Under the user's lock: the checks of the user's state, then the rows that change it (PENDING
+    # orders for a remote broker; an in-database broker's fills, whole).
+    counted, refused, repeat = 0, None, False
+    try:
+        with transaction.atomic():
+            limits = risk.lock(user.pk)
+            if head.client_order_id and Order.objects.filter(user=user, client_order_id=head.client_order_id).exists():
+                repeat = True
+            else:
+                try:
+                    if check_risk:
+                        risk.under_lock(user.pk, specs, limits, checked, account_id=account.pk if account else None,
+                                        is_analyze=analyze, reduces_risk=reduces_risk)
+                        counted = len(specs)
+                except risk.Refusal as refusal:
+                    refused = refuse(user, head, str(refusal), t0, checked.events)
+                else:
+                    if container is not None:
+                        container.validation_ms = records.ms(perf_counter() - t0)
+                        records.insert(container)
+                    for order, spec in zip(orders, specs, strict=True):
+                        order.validation_ms = records.ms(perf_counter() - t0)
+                        if adapter.runs_in_database:
+                            fill_in_database(order, spec, adapter, list(checked.events), t0)
+                        else:
+                            records.insert(order)
+    except Exception as exc:
+        risk.release_today(user.pk, counted)
+        reason = f"Broker error: {exc.message}" if isinstance(exc, broker.BrokerError) else INTERNAL_ERROR
+        for order in [head] if container is not None else orders:
+            reject(order, reason, t0, perf_counter(), checked.events)
+        if isinstance(exc, broker.BrokerError):
+            raise BrokerFailure(exc.message) from None
+        raise
+    if repeat:
+        return [repeat_of(user, head.client_order_id)]
+    if refused is not None:
+        return [answer(refused)]
+    # 4. Route to a remote broker, outside any transaction, and record each answer.
+    if adapter.runs_in_database:
+        return [in_database_outcome(order) for order in orders]
+    return [send(order, spec, adapter, checked.events, t0) for order, spec in zip(orders, specs, strict=True)]
+
+
+INTERNAL_ERROR = "Internal error while sending the order; see the server log."
+
+
+def answer(outcome: Order | TradingError) -> list[Order]:
+    if isinstance(outcome, TradingError):
+        raise outcome
+    return [outcome]
+
+
+def refuse(user: Any, order: Order, reason: str, t0: float, events: list) -> Order | TradingError:
+    """Record a refusal of the risk checks (never silently dropped) and return the error to raise. A
+    repeat of an order already recorded returns what the first one got."""
+    order.status, order.rejection_reason = OrderStatus.REJECTED, reason
+    order.validation_ms = records.ms(perf_counter() - t0)
     if records.insert(order) is None:
-        return repeat_of(user, spec.client_order_id)
-    deferred.later(risk.count_sent, user.pk)  # today's counter: after the answer is sent
+        try:
+            return repeat_of(user, order.client_order_id)
+        except TradingError as exc:
+            return exc
+    records.add_events(order, [*events, (EventLevel.WARNING, f"Refused by risk checks: {reason}", {})])
+    return RiskRefused(reason, order_id=order.pk)
+
+
+def fill_in_database(order: Order, spec: OrderSpec, adapter: BrokerAdapter,
+                     events: list[tuple[str, str, dict[str, Any]]], t0: float) -> None:
+    """Place with a broker that lives in this database (the sandbox), inside the caller's transaction:
+    the broker's writes, the order row with its events and a live account's fill are one commit."""
+    t_broker = perf_counter()
+    try:
+        result = adapter.place_order(spec.request())
+    except broker.OrderRejected as exc:  # the broker keeps its rejected order: so do we
+        result = None
+        order.status, order.rejection_reason = OrderStatus.REJECTED, f"Rejected by the broker: {exc.message}"
+        events.append((EventLevel.ERROR, order.rejection_reason, {"message": exc.message}))
+    broker_s = perf_counter() - t_broker
+    timing.add_broker_time(broker_s)
+    if result is not None:
+        records.apply_result(order, result)
+        level = EventLevel.WARNING if order.status == OrderStatus.REJECTED else EventLevel.INFO
+        events.append((level, f"Sent to {adapter.name}: {order.get_status_display()}",
+                       {"orderid": order.broker_order_id, "message": result.message}))
+    order.broker_ms = records.ms(broker_s)
+    order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
+    records.insert_with_events(order, events)
+    if order.account_id and order.filled_quantity > 0:  # in the same commit: the risk checks see it whole
+        records.record_fill(order, order.filled_quantity, order.average_price)
+
+
+def in_database_outcome(order: Order) -> Order | TradingError:
+    if order.status == OrderStatus.REJECTED:
+        return BrokerRejected(order.rejection_reason.removeprefix("Rejected by the broker: "))
+    return order
+
+
+def send(order: Order, spec: OrderSpec, adapter: BrokerAdapter, events: list, t0: float) -> Order | TradingError:
+    """Send a PENDING order to a remote broker and record its answer (and fill) in one transaction."""
+    events = list(events)
     t_broker = perf_counter()
     try:
         result = adapter.place_order(replace(spec.request(), reference=reconcile.reference(order)))
     except broker.OrderRejected as exc:
         fail(order, f"Rejected by the broker: {exc.message}", t0, t_broker, events)
-        raise BrokerRejected(exc.message) from None
+        return BrokerRejected(exc.message)
     except broker.BrokerError as exc:
         if exc.data.get("sent"):
             # The request may have reached the broker: the order is not known to be rejected. It awaits
             # confirmation (UNKNOWN) until the reconcile finds it in the broker's order book or gives up.
             unknown(order, exc.message, t0, t_broker, events)
-            raise BrokerFailure(reconcile.awaiting_message(order)) from None
+            return BrokerFailure(reconcile.awaiting_message(order))
         fail(order, f"Broker error: {exc.message}", t0, t_broker, events)
-        raise BrokerFailure(exc.message) from None
+        return BrokerFailure(exc.message)
     except Exception:
-        fail(order, "Internal error while sending the order; see the server log.", t0, t_broker, events)
+        fail(order, INTERNAL_ERROR, t0, t_broker, events)
         raise
     broker_s = perf_counter() - t_broker
     timing.add_broker_time(broker_s)
@@ -125,60 +247,16 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
     events.append((level, f"Sent to {adapter.name}: {order.get_status_display()}",
                    {"orderid": order.broker_order_id, "message": result.message}))
     order.broker_ms = records.ms(broker_s)
-    # One commit for the answer and its events: on PostgreSQL each commit is a WAL flush.
+    # One commit for the answer, its events and its fill: the risk checks see the order open or its
+    # fill in the position, never neither.
     with transaction.atomic():
         records.add_events(order, events)
         order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
         records.save_fields(order, [*fields, "broker_ms", "overhead_ms"])
-    if order.account_id and order.filled_quantity > 0:
-        records.record_fill(order, order.filled_quantity, order.average_price)
+        if order.account_id and order.filled_quantity > 0:
+            records.record_fill(order, order.filled_quantity, order.average_price)
     if order.status == OrderStatus.REJECTED:
-        raise BrokerRejected(order.rejection_reason)
-    return order
-
-
-def place_in_database(user: Any, spec: OrderSpec, order: Order, adapter: BrokerAdapter,
-                      events: list[tuple[str, str, dict[str, Any]]], t0: float) -> Order:
-    """Place with a broker that lives in this database (the sandbox): the broker's writes, the order
-    row and its events are one transaction, one commit. No PENDING row is needed first: nothing can
-    be lost between the broker and the books. A repeated client_order_id makes the order's INSERT
-    fail, which rolls the broker's fill back with it; the first order is returned."""
-    t_broker = perf_counter()
-    try:
-        with transaction.atomic():
-            refused = None
-            try:
-                result = adapter.place_order(spec.request())
-            except broker.OrderRejected as exc:  # the broker keeps its rejected order: so do we
-                result, refused = None, exc.message
-                order.status, order.rejection_reason = OrderStatus.REJECTED, f"Rejected by the broker: {refused}"
-                events.append((EventLevel.ERROR, order.rejection_reason, {}))
-            broker_s = perf_counter() - t_broker
-            timing.add_broker_time(broker_s)
-            if result is not None:
-                records.apply_result(order, result)
-                level = EventLevel.WARNING if order.status == OrderStatus.REJECTED else EventLevel.INFO
-                events.append((level, f"Sent to {adapter.name}: {order.get_status_display()}",
-                               {"orderid": order.broker_order_id, "message": result.message}))
-            order.broker_ms = records.ms(broker_s)
-            order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)
-            records.insert_with_events(order, events)  # a repeated client_order_id fails here, undoing the fill
-    except IntegrityError:
-        if spec.client_order_id and Order.objects.filter(user=user, client_order_id=spec.client_order_id).exists():
-            return repeat_of(user, spec.client_order_id)
-        reject(order, "Internal error while sending the order; see the server log.", t0, t_broker, events)
-        raise
-    except broker.BrokerError as exc:  # nothing was written: the transaction rolled back
-        reject(order, f"Broker error: {exc.message}", t0, t_broker, events)
-        raise BrokerFailure(exc.message) from None
-    except Exception:
-        reject(order, "Internal error while sending the order; see the server log.", t0, t_broker, events)
-        raise
-    deferred.later(risk.count_sent, user.pk)  # today's counter: after the answer is sent
-    if order.account_id and order.filled_quantity > 0:
-        records.record_fill(order, order.filled_quantity, order.average_price)
-    if order.status == OrderStatus.REJECTED:
-        raise BrokerRejected(refused or order.rejection_reason)
+        return BrokerRejected(order.rejection_reason)
     return order
 
 

@@ -1,11 +1,21 @@
 """Pre-trade risk: the user's RiskSettings and the market calendar, checked before any broker is called.
 
+Two halves, so the checks hold under concurrent orders from many processes:
+
+- before(): what needs no lock or may need the network: the kill switch and the calendar (on the
+  cached limits), and the price a MARKET order is valued at (a quote: a broker call for a live
+  account, so never inside a transaction).
+- under_lock(): inside the transaction that records the order, after lock() took the user's
+  RiskSettings row FOR (NO KEY) UPDATE: open orders, today's orders, order value, position value
+  (the position plus the user's open and in-flight orders on the instrument in the order's
+  direction) and today's loss, all read from the database's committed state. Every order of a user
+  takes the same row lock before it reads or writes, so two orders of one user never pass their
+  checks on the same state. On SQLite the IMMEDIATE transaction (settings) serializes writers already.
+
 A limit of 0 turns that check off (the settings model allows 0 and "refuse everything" is the kill
-switch's job). Costs: one query for the settings, one count of open orders (a partial index), a
-cached counter of today's orders, one sum of today's realized P&L of live accounts (only when a
-loss limit is set). The LTP for a
-MARKET order's value comes from the adapter's quote; without one the value check is skipped and the
-skip is recorded as an event.
+switch's job). Costs under the lock: the lock itself (it reads the limits fresh), one count of open
+orders (a partial index), the shared cache's counter of today's orders (read and bumped in one call),
+and, for live accounts only, one query each for the position and for today's realized P&L.
 """
 from __future__ import annotations
 
@@ -17,17 +27,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, router
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import RiskSettings
-from accounts.services.risk import cached_risk_settings, risk_settings_cache_key
+from accounts.services.risk import cached_risk_settings, get_risk_settings, risk_settings_cache_key
 from brokers.adapters.base import BrokerAdapter, BrokerError
-from trading.models import OPEN_STATUSES, Action, EventLevel, Order, OrderStatus, Position, PriceType
+from trading.models import OPEN_STATUSES, Action, EventLevel, Order, OrderStatus, Position, PositionHistory, PriceType
 from trading.services.validation import OrderSpec
 
 ZERO = Decimal("0")
+#: Orders that may still add to a position: open ones, and those whose broker answer was lost (they may
+#: have filled; they are not open orders, item 5's UNKNOWN).
+EXPOSED_STATUSES = (*OPEN_STATUSES, OrderStatus.UNKNOWN)
 
 
 class Refusal(Exception):
@@ -36,8 +48,9 @@ class Refusal(Exception):
 
 @dataclass
 class RiskResult:
-    """What the checks noted on the way (recorded as order events)."""
+    """What the checks noted on the way (recorded as order events) and the price the order is valued at."""
 
+    price: Decimal | None = None
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def note(self, level: str, message: str, **data: Any) -> None:
@@ -45,13 +58,44 @@ class RiskResult:
 
 
 def start_of_day(now: datetime | None = None) -> datetime:
-    """Midnight in the platform's time zone (Indian exchanges: IST), as an aware datetime."""
+    """Midnight in the platform's time zone, as an aware datetime (the key of today's order counter)."""
     local = timezone.localtime(now)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def load_settings(user_id: int) -> RiskSettings:
-    return cached_risk_settings(user_id)
+def prefetch(user_id: int, also: list[str] = ()) -> dict[str, Any]:
+    """The cached limits, with the user's analyze mode for routing and the keys `also` names, in one
+    cache round trip. Pass the result to before(); it is good for one order."""
+    from accounts.services.usersettings import read_with_analyze_mode
+
+    return read_with_analyze_mode(user_id, [risk_settings_cache_key(user_id), *also])
+
+
+# --- Before the lock --------------------------------------------------------------------------------
+def before(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None, is_analyze: bool,
+           reduces_risk: bool = False, prefetched: dict[str, Any] | None = None) -> RiskResult:
+    """The checks that read no state of the user's orders, and the price to value the order at.
+
+    Raises Refusal. Runs outside any transaction: the price of a MARKET order may be a broker's quote."""
+    result = RiskResult()
+    hits = prefetch(user_id) if prefetched is None else prefetched
+    limits = cached_risk_settings(user_id, hits.get(risk_settings_cache_key(user_id)))
+    _check_switch_and_calendar(limits, specs)
+    if not reduces_risk and (limits.max_order_value > 0 or (limits.max_position_value > 0 and not is_analyze)):
+        result.price = order_price(specs[0], adapter, result)
+    return result
+
+
+def _check_switch_and_calendar(limits: RiskSettings, specs: list[OrderSpec]) -> None:
+    if not limits.trading_enabled:
+        raise Refusal("Trading is disabled for this user (risk kill switch).")
+    if settings.ENFORCE_MARKET_HOURS and not limits.allow_after_market_orders:
+        from trading.services.calendar import check_market_open
+
+        for exchange in sorted({spec.exchange for spec in specs}):
+            reason = check_market_open(exchange)
+            if reason:
+                raise Refusal(f"Market closed for {exchange}: {reason}")
 
 
 def order_price(spec: OrderSpec, adapter: BrokerAdapter | None, result: RiskResult) -> Decimal | None:
@@ -75,83 +119,107 @@ def order_price(spec: OrderSpec, adapter: BrokerAdapter | None, result: RiskResu
     return ltp
 
 
-def prefetch(user_id: int, also: list[str] = ()) -> dict[str, Any]:
-    """What check() reads from the shared cache (the limits, today's counter), with the user's analyze
-    mode for routing and the keys `also` names, in one round trip. Pass the result to check(); it is
-    good for one check."""
-    from accounts.services.usersettings import read_with_analyze_mode
+# --- Under the lock ---------------------------------------------------------------------------------
+def lock(user_id: int) -> RiskSettings:
+    """Take the user's risk lock (call inside transaction.atomic) and return the limits as committed.
 
-    return read_with_analyze_mode(user_id, [risk_settings_cache_key(user_id), _today_key(user_id), *also])
+    NO KEY UPDATE: the lock excludes other orders of the user and changes of the limits, but not the
+    inserts of rows that refer to the user (which take KEY SHARE)."""
+    row = RiskSettings.objects.select_for_update(no_key=True).filter(user_id=user_id).first()
+    if row is None:  # a user made before the row was: made once, then locked
+        get_risk_settings(user_id)
+        row = RiskSettings.objects.select_for_update(no_key=True).get(user_id=user_id)
+    return row
 
 
-def check(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | None, is_analyze: bool,
-          reduces_risk: bool = False, account_id: int | None = None,
-          prefetched: dict[str, Any] | None = None) -> RiskResult:
-    """Check one order (or the legs of one split) against the limits. Raises Refusal with the reason.
+def under_lock(user_id: int, specs: list[OrderSpec], limits: RiskSettings, result: RiskResult, *,
+               account_id: int | None, is_analyze: bool, reduces_risk: bool = False) -> None:
+    """Check one order (or the legs of one split) against the user's state. Raises Refusal.
 
-    `reduces_risk` (square-offs) skips the limits that would trap a trader in a position: only the
-    kill switch and the calendar apply.
-    """
-    result = RiskResult()
-    # One cache round trip for the limits and today's order counter.
-    today_key = _today_key(user_id)
-    hits = prefetch(user_id) if prefetched is None else prefetched
-    limits = cached_risk_settings(user_id, hits.get(risk_settings_cache_key(user_id)))
+    Call with the lock held (lock()), before the order's own rows are written. An order that passes
+    counts as sent today at once (the counter is bumped here): release_today() undoes that when the
+    transaction does not commit. `reduces_risk` (square-offs) skips the limits that would trap a trader
+    in a position: only the kill switch applies (the calendar was checked before the lock)."""
     if not limits.trading_enabled:
         raise Refusal("Trading is disabled for this user (risk kill switch).")
-    exchanges = {spec.exchange for spec in specs}
-    if settings.ENFORCE_MARKET_HOURS and not limits.allow_after_market_orders:
-        from trading.services.calendar import check_market_open
-
-        for exchange in sorted(exchanges):
-            reason = check_market_open(exchange)
-            if reason:
-                raise Refusal(f"Market closed for {exchange}: {reason}")
     if reduces_risk:
-        return result
-    _check_counts(user_id, len(specs), limits, hits.get(today_key))
-    if limits.max_order_value > 0:
+        return
+    if limits.max_open_orders:
+        open_now = open_orders(user_id)
+        if open_now + len(specs) > limits.max_open_orders:
+            raise Refusal(f"Too many open orders: {open_now} open, the limit is {limits.max_open_orders}.")
+    price = result.price
+    if limits.max_order_value > 0 and price is not None:
         for spec in specs:
-            price = order_price(spec, adapter, result)
-            if price is not None and spec.quantity * price > limits.max_order_value:
+            if spec.quantity * price > limits.max_order_value:
                 raise Refusal(f"Order value {(spec.quantity * price):.2f} exceeds the limit of "
                               f"{limits.max_order_value:.2f} per order.")
-    if limits.max_position_value > 0 and account_id is not None:
-        _check_position_value(user_id, account_id, specs, limits, result, adapter)
+    if limits.max_position_value > 0 and account_id is not None and price is not None:
+        _check_position_value(user_id, account_id, specs, limits, price)
     if limits.daily_loss_limit > 0 and not is_analyze:
         # Live accounts only: the sandbox keeps its own P&L, and a paper loss should not stop live trading.
-        realized = Position.objects.filter(user_id=user_id, account__isnull=False,
-                                           updated_at__gte=start_of_day()).aggregate(
-            total=Sum("realized_pnl"))["total"] or ZERO
-        if realized <= -limits.daily_loss_limit:
-            raise Refusal(f"Daily loss limit reached: today's realized loss {-realized:.2f} is at or over "
+        loss = -todays_pnl(user_id, specs[0].exchange)
+        if loss >= limits.daily_loss_limit:
+            kind = "realized and unrealized" if settings.RISK_DAILY_LOSS_INCLUDES_UNREALIZED else "realized"
+            raise Refusal(f"Daily loss limit reached: today's {kind} loss {loss:.2f} is at or over "
                           f"{limits.daily_loss_limit:.2f}.")
-    return result
+    _count_today(user_id, len(specs), limits)
 
 
 def _check_position_value(user_id: int, account_id: int, specs: list[OrderSpec], limits: RiskSettings,
-                          result: RiskResult, adapter: BrokerAdapter | None) -> None:
-    """The position this order leaves in a live account, valued at the order's price, within the limit.
-    (Sandbox positions are the sandbox's: its margin rules bound them.)"""
+                          price: Decimal) -> None:
+    """The position this order can leave in a live account, valued at the order's price, within the limit.
+
+    The exposure counts the position and what the user's open, in-flight and unconfirmed orders on the
+    instrument in the order's direction may still add (PENDING rows are in-flight orders: inserted under this lock
+    before the broker is called). (Sandbox positions are the sandbox's: its margin rules bound them.)"""
     spec = specs[0]
-    net = Position.objects.filter(user_id=user_id, account_id=account_id, exchange=spec.exchange,
-                                  symbol=spec.symbol, product=spec.product).values_list(
-        "net_quantity", flat=True).first() or ZERO
+    same = {"user_id": user_id, "account_id": account_id, "exchange": spec.exchange, "symbol": spec.symbol,
+            "product": spec.product}
+    net = Position.objects.filter(**same).values_list("net_quantity", flat=True).first() or ZERO
+    sign = 1 if spec.action == Action.BUY else -1
+    waiting = Order.objects.filter(**same, action=spec.action, status__in=EXPOSED_STATUSES).aggregate(
+        rest=Sum(F("quantity") - F("filled_quantity")))["rest"] or ZERO
     total = sum((s.quantity if s.action == Action.BUY else -s.quantity for s in specs), ZERO)
-    after = abs(net + total)
+    after = abs(net + sign * waiting + total)
     if after <= abs(net):
         return  # the order reduces the position
-    price = order_price(spec, adapter, result)
-    if price is not None and after * price > limits.max_position_value:
+    if after * price > limits.max_position_value:
         raise Refusal(f"Position value {(after * price):.2f} would exceed the limit of "
-                      f"{limits.max_position_value:.2f} per position.")
+                      f"{limits.max_position_value:.2f} per position (the position and open orders included).")
 
 
+def todays_pnl(user_id: int, exchange: str, at: datetime | None = None) -> Decimal:
+    """The user's P&L of the exchange's trading day in live accounts: what fills realized since the day
+    began (PositionHistory keeps each fill's realized P&L), plus, with the setting
+    RISK_DAILY_LOSS_INCLUDES_UNREALIZED, the unrealized P&L of the open positions.
+
+    Positions' own realized_pnl is lifetime: it is not what the day lost."""
+    from trading.services.calendar import trading_day_start
+
+    start = trading_day_start(exchange, at)
+    # Only positions touched today can have a fill today: position_user_updated narrows the join.
+    realized = PositionHistory.objects.filter(
+        position__user_id=user_id, position__account__isnull=False, position__updated_at__gte=start,
+        created_at__gte=start).aggregate(total=Sum("realized_pnl"))["total"] or ZERO
+    if not settings.RISK_DAILY_LOSS_INCLUDES_UNREALIZED:
+        return realized
+    unrealized = Position.objects.filter(user_id=user_id, account__isnull=False).exclude(
+        net_quantity=0).aggregate(total=Sum("unrealized_pnl"))["total"] or ZERO
+    return realized + unrealized
+
+
+def open_orders(user_id: int) -> int:
+    """The user's open orders (OPEN_STATUSES, PENDING ones included), served by the partial index."""
+    return Order.objects.filter(user_id=user_id, status__in=OPEN_STATUSES).count()
+
+
+# --- Today's order counter --------------------------------------------------------------------------
 _day: tuple[Any, datetime, datetime, str] | None = None  # (zone, start, end, YYYYMMDD) of the local day
 
 
 def _today_stamp() -> str:
-    """Today's date in the platform's time zone as YYYYMMDD. Read three times per order, so the zone
+    """Today's date in the platform's time zone as YYYYMMDD. Read on every order, so the zone
     conversion runs once a day: the stamp is kept with the day's bounds and recomputed outside them."""
     global _day
     now, zone = timezone.now(), timezone.get_current_timezone()
@@ -167,61 +235,41 @@ def _today_key(user_id: int) -> str:
     return f"trading:orders-today:{user_id}:{_today_stamp()}"
 
 
-def orders_today(user_id: int, cached: int | None = None) -> int:
-    """Orders the user sent towards a broker today. A counter in the shared cache, so the check costs
-    the same on the thousandth order of the day as on the first; rebuilt from the table when missing.
-    `cached` is the counter's value when the caller already read it."""
-    key = _today_key(user_id)
-    count = cache.get(key) if cached is None else cached
+def _count_from_table(user_id: int) -> int:
+    # Rows that reached the broker call (broker_ms set) or are on their way (PENDING); risk refusals and
+    # split parents never reach it.
+    return Order.objects.filter(Q(user_id=user_id, placed_at__gte=start_of_day()) & (
+        Q(broker_ms__isnull=False) | Q(status=OrderStatus.PENDING))).count()
+
+
+def orders_today(user_id: int) -> int:
+    """Orders the user sent towards a broker today: a counter in the shared cache, so the check costs
+    the same on the thousandth order of the day as on the first; rebuilt from the table when missing."""
+    count = cache.get(_today_key(user_id))
     if count is None:
-        # Rows that reached the broker call (broker_ms set) or are on their way (PENDING); risk
-        # refusals and split parents never reach it.
-        count = Order.objects.filter(Q(user_id=user_id, placed_at__gte=start_of_day()) & (
-            Q(broker_ms__isnull=False) | Q(status=OrderStatus.PENDING))).count()
-        cache.add(key, count, 2 * 24 * 3600)
+        count = _count_from_table(user_id)
+        cache.add(_today_key(user_id), count, 2 * 24 * 3600)
     return int(count)
 
 
-def count_sent(user_id: int) -> None:
-    """Count one order sent today (called once its PENDING row is in)."""
-    # Not cached (ValueError): the next check rebuilds it from the table, this order included.
+def _count_today(user_id: int, new_orders: int, limits: RiskSettings) -> None:
+    """Count the new orders as sent today and refuse them past max_orders_per_day.
+
+    Read and bumped in one call (incr answers the new value) under the user's lock: every bump happens
+    under it, so the counter never runs behind the orders that passed."""
+    key = _today_key(user_id)
+    try:
+        after = cache.incr(key, new_orders)
+    except ValueError:  # not cached: rebuilt from the table (this order is not in it yet)
+        after = _count_from_table(user_id) + new_orders
+        cache.set(key, after, 2 * 24 * 3600)
+    if limits.max_orders_per_day and after > limits.max_orders_per_day:
+        release_today(user_id, new_orders)
+        raise Refusal(f"Daily order limit reached: {after - new_orders} orders today, the limit is "
+                      f"{limits.max_orders_per_day}.")
+
+
+def release_today(user_id: int, orders: int = 1) -> None:
+    """Take back orders counted by under_lock() whose transaction did not commit."""
     with suppress(ValueError):
-        cache.incr(_today_key(user_id))
-
-
-_OPEN_COUNT_SQL: dict[str, str] = {}
-
-
-def open_orders(user_id: int) -> int:
-    """The user's open orders (OPEN_STATUSES), served by the partial index of open orders.
-
-    The same query as Order.objects.filter(user_id=..., status__in=OPEN_STATUSES).count(), written
-    once per database vendor: it runs on every order, and compiling it through the ORM cost more
-    than the query itself."""
-    connection = connections[router.db_for_read(Order)]
-    sql = _OPEN_COUNT_SQL.get(connection.vendor)
-    if sql is None:
-        qn = connection.ops.quote_name
-        table = qn(Order._meta.db_table)
-        user = f"{table}.{qn(Order._meta.get_field('user').column)}"
-        status = f"{table}.{qn(Order._meta.get_field('status').column)}"
-        statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
-        # Identifiers from the model's meta, quoted; every value is a parameter.
-        sql = f"SELECT COUNT(*) FROM {table} WHERE {user} = %s AND {status} IN ({statuses})"  # noqa: S608
-        _OPEN_COUNT_SQL[connection.vendor] = sql
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, *(str(s) for s in OPEN_STATUSES)])
-        return cursor.fetchone()[0]
-
-
-def _check_counts(user_id: int, new_orders: int, limits: RiskSettings, today: int | None = None) -> None:
-    if limits.max_open_orders:
-        # Served by the partial index of open orders: small whatever the history.
-        open_now = open_orders(user_id)
-        if open_now + new_orders > limits.max_open_orders:
-            raise Refusal(f"Too many open orders: {open_now} open, the limit is {limits.max_open_orders}.")
-    if limits.max_orders_per_day:
-        today = orders_today(user_id, today)
-        if today + new_orders > limits.max_orders_per_day:
-            raise Refusal(f"Daily order limit reached: {today} orders today, the limit is "
-                          f"{limits.max_orders_per_day}.")
+        cache.decr(_today_key(user_id), orders)

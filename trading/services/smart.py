@@ -5,18 +5,20 @@ children), recorded and timed like any order.
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from decimal import Decimal
 from time import perf_counter
 from typing import Any
 
 from trading.models import Action, EventLevel, Order, OrderKind, OrderSource, OrderStatus, PriceType
-from trading.services import pipeline, records, risk
-from trading.services.errors import RiskRefused, TradingError
+from trading.services import pipeline, records
+from trading.services.errors import TradingError
 from trading.services.routing import adapter_for_user
 from trading.services.validation import OrderSpec
 
 ZERO = Decimal("0")
+log = logging.getLogger(__name__)
 
 
 def plain(value: Decimal) -> int | float | str:
@@ -60,20 +62,33 @@ def place_basket(user: Any, specs: list[OrderSpec], *, source: str = OrderSource
                  api_key_id: int | None = None, pending: Any = None) -> list[dict[str, Any]]:
     """Place each leg, BUY legs before SELL legs (margin benefit), and report each leg's outcome.
 
+    Every leg is validated (parse_basket) and routed before any is placed, so bad input places nothing;
+    once a leg is placed the answer lists every leg's outcome, whatever happens to the others (a client
+    that retried a failed answer would place the placed legs twice).
+
     The legs hang under a parent row (kind BASKET): a container, never sent to a broker, inserted as
     COMPLETE so it neither counts as an open order nor as one sent today while its legs are checked."""
     t0 = perf_counter()
     ordered = sorted(specs, key=lambda s: 0 if s.action == Action.BUY else 1)
-    parent = _basket_parent(user, ordered[0], source=source, api_key_id=api_key_id, pending=pending)
+    routes = {}
+    for spec in specs:  # every leg's account (NoTradingAccount names it), before any leg is placed
+        if spec.account_name not in routes:
+            routes[spec.account_name] = adapter_for_user(user, spec.account_name)
+    parent = _basket_parent(user, ordered[0], routes[ordered[0].account_name], source=source,
+                            api_key_id=api_key_id, pending=pending)
     records.insert(parent)
     results = []
     for spec in ordered:
         row = {"symbol": spec.symbol, "exchange": spec.exchange, "product": spec.product}
         try:
-            order = pipeline.place(user, spec, source=source, api_key_id=api_key_id, pending=pending, parent=parent)
+            order = pipeline.place(user, spec, source=source, api_key_id=api_key_id, pending=pending, parent=parent,
+                                   route=routes[spec.account_name])
             results.append({**row, "status": "success", "orderid": pipeline.orderid_of(order)})
         except TradingError as exc:
             results.append({**row, "status": "error", "message": exc.message})
+        except Exception:
+            log.exception("Basket %s: a leg failed on an internal error", parent.pk)
+            results.append({**row, "status": "error", "message": pipeline.INTERNAL_ERROR})
     placed = sum(r["status"] == "success" for r in results)
     if not placed:
         parent.status, parent.rejection_reason = OrderStatus.REJECTED, "No leg of the basket was accepted."
@@ -84,12 +99,9 @@ def place_basket(user: Any, specs: list[OrderSpec], *, source: str = OrderSource
     return results
 
 
-def _basket_parent(user: Any, first: OrderSpec, **fields: Any) -> Order:
+def _basket_parent(user: Any, first: OrderSpec, route: pipeline.Route, **fields: Any) -> Order:
     """The basket's container row: its strategy, the first leg's exchange and the route's account."""
-    try:
-        _, account, analyze = adapter_for_user(user, first.account_name)
-    except TradingError:  # no account: every leg will say so in its own answer
-        account, analyze = None, False
+    _, account, analyze = route
     return Order(user=user, account=account, is_analyze=analyze, kind=OrderKind.BASKET, strategy=first.strategy,
                  exchange=first.exchange, symbol="BASKET", action=first.action, quantity=ZERO,
                  status=OrderStatus.COMPLETE, **fields)
@@ -104,7 +116,8 @@ def split_quantities(total: Decimal, size: Decimal) -> list[Decimal]:
 def place_split(user: Any, spec: OrderSpec, size: Decimal, *, source: str = OrderSource.API,
                 api_key_id: int | None = None, pending: Any = None,
                 started: float | None = None) -> tuple[Order, list[dict[str, Any]]]:
-    """Split into children of `size` under a parent row; risk is checked once for all the children."""
+    """Split into children of `size` under a parent row; risk is checked once for all the children,
+    under the user's lock with their rows."""
     t0 = started if started is not None else perf_counter()
     if spec.client_order_id:
         first = Order.objects.filter(user=user, client_order_id=spec.client_order_id).first()
@@ -112,34 +125,23 @@ def place_split(user: Any, spec: OrderSpec, size: Decimal, *, source: str = Orde
             return first, _child_results(first)
     route = adapter_for_user(user, spec.account_name)
     children = [spec.with_quantity(q) for q in split_quantities(spec.quantity, size)]
+    # A container, never sent to a broker: recorded COMPLETE, so it is neither open nor sent today.
     parent = pipeline.new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending,
-                                kind=OrderKind.SPLIT)
-    try:
-        risk.check(user.pk, children, adapter=route[0], is_analyze=route[2],
-                   account_id=route[1].pk if route[1] else None)
-    except risk.Refusal as refusal:
-        parent.status, parent.rejection_reason = OrderStatus.REJECTED, str(refusal)
-        records.insert(parent)
-        records.event(parent, f"Refused by risk checks: {refusal}", EventLevel.WARNING)
-        raise RiskRefused(str(refusal), order_id=parent.pk) from None
-    parent.validation_ms = records.ms(perf_counter() - t0)
-    if records.insert(parent) is None:
-        first = Order.objects.get(user=user, client_order_id=spec.client_order_id)
-        return first, _child_results(first)
+                                kind=OrderKind.SPLIT, status=OrderStatus.COMPLETE)
+    outcomes = pipeline.place_all(user, children, container=parent, route=route, started=t0, source=source,
+                                  api_key_id=api_key_id, pending=pending)
+    if isinstance(outcomes[0], Order) and outcomes[0].kind == OrderKind.SPLIT:  # a repeat: the first split
+        return outcomes[0], _child_results(outcomes[0])
     results = []
-    for number, child in enumerate(children, start=1):
+    for number, (child, outcome) in enumerate(zip(children, outcomes, strict=True), start=1):
         row: dict[str, Any] = {"order_num": number, "quantity": plain(child.quantity)}
-        try:
-            order = pipeline.place(user, child, source=source, api_key_id=api_key_id, parent=parent, route=route,
-                                   check_risk=False)
-            results.append({**row, "status": "success", "orderid": pipeline.orderid_of(order)})
-        except TradingError as exc:
-            results.append({**row, "status": "error", "message": exc.message})
+        if isinstance(outcome, TradingError):
+            results.append({**row, "status": "error", "message": outcome.message})
+        else:
+            results.append({**row, "status": "success", "orderid": pipeline.orderid_of(outcome)})
     placed = sum(r["status"] == "success" for r in results)
-    # The parent is a container, never sent to a broker: it is done once its children are sent.
-    parent.status = OrderStatus.COMPLETE if placed else OrderStatus.REJECTED
     if not placed:
-        parent.rejection_reason = "No child order was accepted."
+        parent.status, parent.rejection_reason = OrderStatus.REJECTED, "No child order was accepted."
     parent.overhead_ms = records.ms(perf_counter() - t0)
     records.save_fields(parent, ["status", "rejection_reason", "overhead_ms"])
     records.event(parent, f"Split into {len(children)} orders of {size}; {placed} placed.",
