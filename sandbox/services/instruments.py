@@ -1,17 +1,19 @@
 """What the sandbox needs to know about an instrument: lot size, tick size and type (for leverage).
 
-Read from the brokers app's instrument master; an instrument missing from it (a demo symbol, a
+Read from the brokers app's instrument master through its one cached look-up (there is no second
+cache here: an import invalidates it everywhere); an instrument missing from it (a demo symbol, a
 master not loaded yet) falls back to lot 1, the exchange's usual tick and a type read off the symbol.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.apps import apps
-from django.core.cache import cache
+from brokers.services.instruments import cache_keys as master_cache_keys
+from brokers.services.instruments import get_instrument
 
-CACHE_SECONDS = 3600
 DERIVATIVE_EXCHANGES = frozenset({"NFO", "BFO", "CDS", "BCD", "MCX", "NCDEX", "NCO"})
 _DEFAULT_TICK = {"NSE": Decimal("0.05"), "BSE": Decimal("0.05"), "NFO": Decimal("0.05"), "BFO": Decimal("0.05"),
                  "CDS": Decimal("0.0025"), "BCD": Decimal("0.0025")}
@@ -49,27 +51,16 @@ def _guess(exchange: str, symbol: str) -> InstrumentSpec:
     return InstrumentSpec(exchange, symbol, kind, 1, _DEFAULT_TICK.get(exchange, Decimal("0.01")), False)
 
 
-def cache_key(exchange: str, symbol: str) -> str:
-    return f"sandbox:instrument:{exchange}:{symbol}"
+def spec(exchange: str, symbol: str, *, read_ahead: Mapping[str, Any] | None = None) -> InstrumentSpec:
+    """The instrument's spec from the instrument master's one cached look-up (brokers), which every
+    import invalidates in every process; a guess for an instrument the master lacks. `read_ahead`
+    holds the master's cache entries when the caller read them with its own (cache_keys())."""
+    row = get_instrument(exchange, symbol, read_ahead=read_ahead)
+    if row is None:
+        return _guess(exchange, symbol)
+    return InstrumentSpec(exchange, symbol, row.instrument_type, int(row.lot_size), Decimal(row.tick_size), True)
 
 
-def spec(exchange: str, symbol: str) -> InstrumentSpec:
-    key = cache_key(exchange, symbol)
-    found = cache.get(key)
-    if found is not None:
-        return found
-    try:
-        model = apps.get_model("brokers", "Instrument")
-    except LookupError:
-        model = None
-    row = None
-    if model is not None:
-        row = (model.objects.filter(exchange=exchange, symbol=symbol)
-               .values("instrument_type", "lot_size", "tick_size").first())
-    if row:
-        found = InstrumentSpec(exchange, symbol, row["instrument_type"], int(row["lot_size"]),
-                               Decimal(row["tick_size"]), True)
-    else:
-        found = _guess(exchange, symbol)
-    cache.set(key, found, CACHE_SECONDS)
-    return found
+def cache_keys(exchange: str, symbol: str) -> list[str]:
+    """The cache entries spec() reads, for a caller that reads them with its own in one round trip."""
+    return master_cache_keys(exchange, symbol)

@@ -93,6 +93,18 @@ def test_an_import_invalidates_cached_lookups(tmp_path, django_capture_on_commit
     assert get_instrument("NFO", "NIFTY29DEC26FUT").lot_size == 65
 
 
+def test_an_import_reaches_the_sandbox_at_once(tmp_path, django_capture_on_commit_callbacks):
+    """One instrument look-up: the sandbox reads the master's, so an import is seen there too."""
+    from sandbox.services import instruments as sandbox_instruments
+
+    run(str(write(tmp_path, HEADER + GOOD.replace("NSE,SBIN,STATE BANK OF INDIA,EQ,,,1,", "NSE,SBIN,SBI,EQ,,,1,"))))
+    assert sandbox_instruments.spec("NSE", "SBIN").lot_size == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        run(str(write(tmp_path, HEADER + GOOD.replace(",EQ,,,1,", ",EQ,,,50,"), "v2.csv")))
+    assert get_instrument("NSE", "SBIN").lot_size == 50
+    assert sandbox_instruments.spec("NSE", "SBIN").lot_size == 50
+
+
 def test_it_imports_broker_tokens_with_broker(tmp_path):
     text = (HEADER.strip() + ",token,broker_symbol,broker_exchange\n"
             "NSE,SBIN,STATE BANK OF INDIA,EQ,,,1,0.05,,3045,SBIN-EQ,NSE\n"

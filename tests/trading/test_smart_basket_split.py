@@ -175,3 +175,39 @@ def test_the_kill_switch_stops_square_offs_too(trader):
     assert response.status_code == 400
     assert "kill switch" in response.json()["message"]
     assert _position(trader) == 5
+
+
+def test_a_basket_leg_failing_after_another_was_placed_is_reported_not_a_500(trader, monkeypatch):
+    """A client that retries a 500 would place the placed legs again: the answer says what was placed."""
+    from sandbox.adapter import SandboxAdapter
+
+    place = SandboxAdapter.place_order
+    calls = []
+
+    def second_leg_breaks(self, request):
+        calls.append(request)
+        if len(calls) == 2:
+            raise RuntimeError("a fault nobody expected")
+        return place(self, request)
+
+    monkeypatch.setattr(SandboxAdapter, "place_order", second_leg_breaks)
+    legs = [{"exchange": "NSE", "symbol": "SBIN", "action": "BUY", "quantity": "1"},
+            {"exchange": "NSE", "symbol": "SBIN", "action": "BUY", "quantity": "2"}]
+    response = trader.post("basketorder", {"strategy": "b", "orders": legs})
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["success", "error"]
+    assert "Internal error" in results[1]["message"]
+    assert SandboxOrder.objects.count() == 1
+    assert Order.objects.get(broker_order_id=results[0]["orderid"]).status == OrderStatus.COMPLETE
+
+
+def test_a_basket_with_a_bad_leg_places_nothing(trader):
+    """Every leg is validated, its account included, before any leg is placed."""
+    legs = [{"exchange": "NSE", "symbol": "SBIN", "action": "BUY", "quantity": "1"},
+            {"exchange": "NSE", "symbol": "SBIN", "action": "BUY", "quantity": "1", "account": "nope"}]
+    response = trader.post("basketorder", {"strategy": "b", "orders": legs})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("account:")
+    assert not SandboxOrder.objects.exists()
+    assert not Order.objects.exists()

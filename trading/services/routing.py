@@ -35,8 +35,11 @@ def find_account(user: Any, account_name: str | None = None) -> TradingAccount:
 
 
 def adapter_for_user(user: Any, account_name: str | None = None) -> tuple[BrokerAdapter, TradingAccount | None, bool]:
-    """Return (adapter, account, is_analyze). In analyze mode the account is None: the sandbox is the broker."""
+    """Return (adapter, account, is_analyze). In analyze mode the account is None: the sandbox is the broker;
+    an account named all the same must exist (NoTradingAccount), as in live mode."""
     if is_analyze_mode(user.pk):
+        if account_name:
+            find_account(user, account_name)
         return sandbox_adapter(user.pk), None, True
     account = find_account(user, account_name)
     return adapter_for(account), account, False
