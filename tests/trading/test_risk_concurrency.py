@@ -26,26 +26,29 @@ from trading.models import OPEN_STATUSES, Order, OrderStatus, Position
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _fire(keys: list[str], bodies: list[dict]) -> list[int]:
-    """POST every body to placeorder at once, one thread each, the keys taken in turn."""
-    barrier = threading.Barrier(len(bodies))
+def _fire(keys: list[str], bodies: list[dict], threads: int = 25) -> list[int]:
+    """POST every body to placeorder from `threads` threads at once (each sends its share in turn; at
+    most 25 connections, so two test processes stay within PostgreSQL's default 100), keys in turn."""
+    count = min(threads, len(bodies))
+    barrier = threading.Barrier(count)
     codes: list[int] = [0] * len(bodies)
 
-    def run(i: int) -> None:
+    def run(first: int) -> None:
         try:
             client = APIClient()
             barrier.wait()
-            response = client.post("/api/v1/placeorder", {"apikey": keys[i % len(keys)], **bodies[i]},
-                                   format="json")
-            codes[i] = response.status_code
+            for i in range(first, len(bodies), count):
+                response = client.post("/api/v1/placeorder", {"apikey": keys[i % len(keys)], **bodies[i]},
+                                       format="json")
+                codes[i] = response.status_code
         finally:
             connection.close()  # each thread had its own connection
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
     return codes
 
 
