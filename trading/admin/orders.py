@@ -9,7 +9,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
+from brokers.models import Exchange
 from trading.models import (
     OPEN_STATUSES,
     Holding,
@@ -25,6 +27,11 @@ from trading.models import (
 from trading.services import pending as action_center
 from trading.services import pipeline, reconcile
 from trading.services.errors import TradingError
+
+
+def _price(leg: dict[str, str]) -> str:
+    price = leg["price"]
+    return f"{leg['price_type']} {price}" if price and price not in ("0", "0.0", "0.00") else leg["price_type"]
 
 
 class ReadOnlyMixin:
@@ -157,14 +164,79 @@ class OrderEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     raw_id_fields = ["order"]
 
 
+class PayloadFilter(admin.SimpleListFilter):
+    """Filter queued requests by a field of their payload (a basket's legs carry their own)."""
+
+    field = ""
+
+    def lookups(self, request, model_admin):
+        return [(value, value) for value in self.values]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{f"payload__{self.field}": self.value()})
+        return queryset
+
+
+class SideFilter(PayloadFilter):
+    title = "side"
+    parameter_name = field = "action"
+    values = ["BUY", "SELL"]
+
+
+class ExchangeFilter(PayloadFilter):
+    title = parameter_name = field = "exchange"
+    values = [value for value in Exchange.values if not value.endswith("_INDEX")]  # indices are not traded
+
+
+def _legs_column(name: str, description: str):
+    @admin.display(description=description)
+    def column(self, obj: PendingOrder) -> str:
+        return ", ".join(dict.fromkeys(leg[name] for leg in obj.legs if leg[name])) or "-"
+
+    return column
+
+
 @admin.register(PendingOrder)
 class PendingOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["created_at", "user", "api_type", "status", "decided_by", "decided_at", "error"]
-    list_filter = ["status", "api_type", "created_at"]
-    search_fields = ["user__username", "=id"]
-    list_select_related = ["user", "decided_by"]
+    """What operators decide on: each request's symbol, side, quantity, price and strategy, from its payload
+    (a basket shows its legs), searchable by any of them."""
+
+    list_display = ["id", "created_at", "user", "api_type", "strategy", "symbol", "side", "quantity", "price",
+                    "status", "decided_by"]  # the error and the result are on the detail page
+    list_display_links = ["id", "created_at"]
+    list_filter = ["status", "api_type", SideFilter, ExchangeFilter, "created_at"]
+    # payload: its JSON text, so a symbol or strategy anywhere in it (a basket's legs too) is found.
+    search_fields = ["user__username", "=id", "payload"]
+    search_help_text = "Search by user, #id, symbol or strategy."
+    list_select_related = ["user", "decided_by", "api_key"]
     autocomplete_fields = ["user", "decided_by"]
+    fields = ["user", "api_key", "api_type", "status", "legs_table", "created_at", "decided_by", "decided_at",
+              "result", "error", "payload"]
+    readonly_fields = ["legs_table"]
     actions = ["approve", "reject"]
+
+    strategy = _legs_column("strategy", "strategy")
+    symbol = _legs_column("symbol", "symbol")
+    side = _legs_column("action", "side")
+
+    @admin.display(description="quantity")
+    def quantity(self, obj: PendingOrder) -> str:
+        return " + ".join(leg["quantity"] for leg in obj.legs if leg["quantity"]) or "-"
+
+    @admin.display(description="price")
+    def price(self, obj: PendingOrder) -> str:
+        return ", ".join(_price(leg) for leg in obj.legs) or "-"
+
+    @admin.display(description="orders")
+    def legs_table(self, obj: PendingOrder) -> str:
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}:{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((leg["strategy"], leg["action"], leg["exchange"], leg["symbol"], leg["quantity"], _price(leg),
+              leg["trigger_price"] or "-", leg["product"], leg["note"]) for leg in obj.legs))
+        return format_html(
+            "<table><thead><tr><th>strategy</th><th>side</th><th>symbol</th><th>quantity</th><th>price</th>"
+            "<th>trigger</th><th>product</th><th></th></tr></thead><tbody>{}</tbody></table>", rows)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # the action center is an audit trail: decide, never delete

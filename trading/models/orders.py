@@ -377,6 +377,14 @@ class PendingStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+def _leg_note(api_type: str, order: dict) -> str:
+    if api_type == PendingApiType.SMART and order.get("position_size") not in (None, ""):
+        return f"to a position of {order['position_size']}"
+    if api_type == PendingApiType.SPLIT and order.get("splitsize") not in (None, ""):
+        return f"in slices of {order['splitsize']}"
+    return ""
+
+
 class PendingOrder(models.Model):
     """The action center: an order request from a semi-auto key, waiting for a person to approve it.
 
@@ -413,3 +421,18 @@ class PendingOrder(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == PendingStatus.PENDING
+
+    @property
+    def legs(self) -> list[dict[str, str]]:
+        """The orders this request would place, as queued (a basket has one per order), for the people
+        who decide on it: strategy, exchange, symbol, side, quantity, price type, price, trigger, product."""
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        orders = payload.get("orders") if self.api_type == PendingApiType.BASKET else [payload]
+        strategy = str(payload.get("strategy") or "")
+        return [{"strategy": str(o.get("strategy") or strategy), "exchange": str(o.get("exchange") or ""),
+                 "symbol": str(o.get("symbol") or "").upper(), "action": str(o.get("action") or "").upper(),
+                 "quantity": str(o.get("quantity") or ""),
+                 "price_type": str(o.get("pricetype") or o.get("price_type") or "MARKET").upper(),
+                 "price": str(o.get("price") or ""), "trigger_price": str(o.get("trigger_price") or ""),
+                 "product": str(o.get("product") or ""), "note": _leg_note(self.api_type, o)}
+                for o in (orders if isinstance(orders, list) else []) if isinstance(o, dict)]
