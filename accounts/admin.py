@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from accounts.models import Activity, ActivityLog, ApiKey, AuthenticatorDevice, RiskSettings, User, UserSetting
+from accounts.models import LIMITS, Activity, ActivityLog, ApiKey, AuthenticatorDevice, RiskSettings, User, UserSetting
 from accounts.services import apikeys, otp, risk, usersettings
 from accounts.services.activity import log_activity
 
@@ -172,18 +172,28 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(RiskSettings)
 class RiskSettingsAdmin(admin.ModelAdmin):
-    list_display = ["user", "trading_enabled", "max_order_value", "max_position_value", "daily_loss_limit",
-                    "max_open_orders", "max_orders_per_day", "updated_at"]
-    list_filter = ["trading_enabled", "allow_after_market_orders"]
+    """Operators set each user's limits (operator_<limit>); the user may only tighten them on their risk
+    page, and the limits in force (read-only here) are what the order pipeline checks."""
+
+    list_display = ["user", "trading_enabled", "operator_trading_enabled", "max_order_value",
+                    "operator_max_order_value", "daily_loss_limit", "operator_daily_loss_limit",
+                    "max_open_orders", "operator_max_open_orders", "updated_at"]
+    list_filter = ["operator_trading_enabled", "trading_enabled", "operator_allow_after_market_orders"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
-    readonly_fields = ["user", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["user", "updated_at"]}),
+        ("The operator's limits (the user may only tighten them)",
+         {"fields": [f"operator_{name}" for name in LIMITS]}),
+        ("In force (the operator's, or the user's own stricter choice)", {"fields": list(LIMITS)}),
+    ]
+    readonly_fields = ["user", "updated_at", *LIMITS]
 
     def has_add_permission(self, request) -> bool:
         return False  # every user gets one when created
 
     def save_model(self, request: HttpRequest, obj: RiskSettings, form, change: bool) -> None:
-        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        changed = {name.removeprefix("operator_"): form.cleaned_data[name] for name in form.changed_data}
         if changed:
             risk.update_risk_settings(obj.user, request=request, actor=request.user, **changed)
 

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import OrderMode
+from accounts.models import Capability, OrderMode
 from accounts.services.apikeys import VerifiedKey
 
 
@@ -18,6 +18,8 @@ class MeSerializer(serializers.Serializer):
 
 
 class MeView(APIView):
+    capability = Capability.READ  # POST too: clients that send the key in the body
+
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
         key = request.auth if isinstance(request.auth, VerifiedKey) else None

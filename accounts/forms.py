@@ -4,7 +4,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import OrderMode, RiskSettings
-from accounts.services.risk import EDITABLE_FIELDS
+from accounts.services.risk import EDITABLE_FIELDS, SWITCHES, shown
 
 
 class SecondFactorForm(forms.Form):
@@ -34,10 +34,30 @@ class PasswordConfirmForm(forms.Form):
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
-class RiskSettingsForm(forms.ModelForm):
-    class Meta:
-        model = RiskSettings
-        fields = EDITABLE_FIELDS
+class RiskSettingsForm(forms.Form):
+    """The user's own limits, shown with what the operator allows; the service refuses anything looser."""
+
+    def __init__(self, data=None, *, row: RiskSettings) -> None:
+        super().__init__(data)
+        self.row = row
+        for name in EDITABLE_FIELDS:
+            model_field = RiskSettings._meta.get_field(name)
+            ceiling = getattr(row, f"operator_{name}")
+            about = model_field.help_text.removesuffix(" 0 = no limit.")
+            if name in SWITCHES:
+                field = model_field.formfield()
+                field.disabled = not ceiling  # the operator has it off: nothing to choose
+                allows = "Your operator allows it." if ceiling else "Off: your operator has not allowed it."
+            else:
+                field = model_field.formfield(min_value=0)
+                allows = (f"Your operator allows at most {shown(ceiling)}; you may set less." if ceiling
+                          else "Your operator sets no limit; 0 = no limit.")
+            field.initial = getattr(row, name)
+            field.help_text = f"{about} {allows}"
+            self.fields[name] = field
+
+    def changed_limits(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}
 
 
 class AnalyzeModeForm(forms.Form):

@@ -42,6 +42,24 @@ class User(AbstractUser):
 class OrderMode(models.TextChoices):
     AUTO = "auto", "Auto (orders go to the broker)"
     SEMI_AUTO = "semi_auto", "Semi-auto (orders wait in the action center)"
+    READ_ONLY = "read_only", "Read-only (books, funds and market data; no orders)"
+
+
+class Capability(models.TextChoices):
+    """What a request may do. Every API view action needs one (accounts.permissions checks it)."""
+
+    READ = "read", "Read books, funds and market data"
+    PLACE = "place", "Place orders (a semi-auto key's wait in the action center)"
+    MANAGE = "manage", "Modify, cancel and close orders and positions; change accounts and modes"
+    DECIDE = "decide", "Approve or reject pending orders (a person with a second factor, never a key)"
+
+
+# What each kind of API key may do. DECIDE is in none, by design: approval is a person's act.
+KEY_CAPABILITIES: dict[str, frozenset[str]] = {
+    OrderMode.AUTO: frozenset({Capability.READ, Capability.PLACE, Capability.MANAGE}),
+    OrderMode.SEMI_AUTO: frozenset({Capability.READ, Capability.PLACE}),
+    OrderMode.READ_ONLY: frozenset({Capability.READ}),
+}
 
 
 class ApiKeyQuerySet(models.QuerySet):
@@ -94,26 +112,74 @@ def _d(value: str) -> Decimal:
 
 _NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]  # per-field errors; the check constraints back them up
 
+# The limits a user has, each twice: the operator's (operator_<name>, set in the admin) and the one in
+# force (<name>, what the order pipeline reads). A user may only tighten: the one in force is always the
+# operator's or stricter. For amounts and counts 0 means no limit; for switches False is the stricter.
+LIMITS = ("max_order_value", "max_position_value", "daily_loss_limit", "max_open_orders", "max_orders_per_day",
+          "trading_enabled", "allow_after_market_orders")
+SWITCHES = ("trading_enabled", "allow_after_market_orders")
+
+
+def stricter(a, b):
+    """The stricter of two values of one limit: for a switch, on only if both are; else the smaller,
+    0 (no limit) being the loosest."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) and bool(b)
+    if not a:
+        return b
+    if not b:
+        return a
+    return min(a, b)
+
+
+def _money_limit(default: str, help_text: str, verbose_name: str | None = None) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=16, decimal_places=2, default=_d(default),
+                               validators=_NOT_NEGATIVE, help_text=help_text)
+
+
+def _within_operator(name: str) -> models.CheckConstraint:
+    """The limit in force is the operator's or stricter."""
+    ceiling = f"operator_{name}"
+    if name in SWITCHES:
+        condition = models.Q(**{ceiling: True}) | models.Q(**{name: False})
+    else:
+        condition = models.Q(**{ceiling: 0}) | models.Q(**{f"{name}__gt": 0, f"{name}__lte": models.F(ceiling)})
+    return models.CheckConstraint(condition=condition, name=f"risk_{name}_within_operator"[:63],
+                                  violation_error_message=f"{name}: is above what the operator allows.")
+
 
 class RiskSettings(models.Model):
-    """One per user: limits the order pipeline enforces before any broker is called."""
+    """One per user: limits the order pipeline enforces before any broker is called.
+
+    An operator sets operator_<limit>; the user may set <limit>, the one in force, only as strict or
+    stricter (accounts.services.risk). The order pipeline reads the <limit> fields only."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="risk_settings")
-    max_order_value = models.DecimalField(max_digits=16, decimal_places=2, default=_d("1000000.00"),
-                                          validators=_NOT_NEGATIVE,
-                                          help_text="Largest value of one order (quantity × price), INR.")
-    max_position_value = models.DecimalField(max_digits=16, decimal_places=2, default=_d("5000000.00"),
-                                             validators=_NOT_NEGATIVE,
-                                             help_text="Largest value of one open position, INR.")
-    daily_loss_limit = models.DecimalField(max_digits=16, decimal_places=2, default=_d("100000.00"),
-                                           validators=_NOT_NEGATIVE,
-                                           help_text="New orders are refused once today's loss reaches this, INR.")
-    max_open_orders = models.PositiveIntegerField(default=50)
-    max_orders_per_day = models.PositiveIntegerField(default=1000)
+    max_order_value = _money_limit("1000000.00", "Largest value of one order (quantity × price), INR. 0 = no limit.")
+    max_position_value = _money_limit("5000000.00", "Largest value of one open position, INR. 0 = no limit.")
+    daily_loss_limit = _money_limit("100000.00", "New orders are refused once today's loss reaches this, INR. "
+                                                 "0 = no limit.")
+    max_open_orders = models.PositiveIntegerField(default=50, help_text="Orders open at once. 0 = no limit.")
+    max_orders_per_day = models.PositiveIntegerField(default=1000, help_text="Orders sent per day. 0 = no limit.")
     trading_enabled = models.BooleanField(default=True, help_text="Kill switch: off refuses every new order.")
     allow_after_market_orders = models.BooleanField(
         default=False, help_text="Accept orders outside market hours (they are routed, not refused)."
     )
+    operator_max_order_value = _money_limit("1000000.00", "The most the user may allow per order, INR. "
+                                                          "0 = no limit.", "operator's max order value")
+    operator_max_position_value = _money_limit("5000000.00", "The most the user may allow per position, INR. "
+                                                             "0 = no limit.", "operator's max position value")
+    operator_daily_loss_limit = _money_limit("100000.00", "The largest daily loss the user may allow, INR. "
+                                                          "0 = no limit.", "operator's daily loss limit")
+    operator_max_open_orders = models.PositiveIntegerField("operator's max open orders", default=50,
+                                                           help_text="0 = no limit.")
+    operator_max_orders_per_day = models.PositiveIntegerField("operator's max orders per day", default=1000,
+                                                              help_text="0 = no limit.")
+    operator_trading_enabled = models.BooleanField("operator lets the user trade", default=True,
+                                                   help_text="Off stops the user's trading; they cannot turn it on.")
+    operator_allow_after_market_orders = models.BooleanField(
+        "operator allows after-market orders", default=False,
+        help_text="Only then may the user accept orders outside market hours.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -124,10 +190,16 @@ class RiskSettings(models.Model):
             models.CheckConstraint(condition=models.Q(max_position_value__gte=0),
                                    name="risk_max_position_value_gte_0"),
             models.CheckConstraint(condition=models.Q(daily_loss_limit__gte=0), name="risk_daily_loss_limit_gte_0"),
+            *(_within_operator(name) for name in LIMITS),
         ]
 
     def __str__(self) -> str:
         return f"Risk settings of {self.user}"
+
+    def clean(self) -> None:
+        # An operator lowering a limit below the user's takes it down with it.
+        for name in LIMITS:
+            setattr(self, name, stricter(getattr(self, name), getattr(self, f"operator_{name}")))
 
 
 class SettingCategory(models.TextChoices):

@@ -19,6 +19,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, REDIRECT_FIELD_NAME, get_us
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
@@ -70,6 +71,27 @@ def account_page(view):
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
+
+
+def second_factor_page(view=None, *, always: bool = False):
+    """account_page, and the session verified by a second factor: a user without one is led to enroll
+    first, then brought back. Pages that change API keys, risk limits or analyze mode use it;
+    REQUIRE_SECOND_FACTOR=False relaxes that for demos. `always` pages (deciding on pending orders,
+    a person's act) never relax."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            # account_page has sent a user with a device to verify it: one left unverified has none.
+            if not request.user.is_verified() and (always or settings.REQUIRE_SECOND_FACTOR):
+                messages.info(request, "Set up two-factor authentication first: it protects your API keys, "
+                                       "risk limits and orders if your password leaks.")
+                return redirect(url_with_next("accounts:otp_setup", request.get_full_path()))
+            return view(request, *args, **kwargs)
+
+        return account_page(wrapper)
+
+    return decorate if view is None else decorate(view)
 
 
 def _posted(request: HttpRequest):
@@ -178,10 +200,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
         if confirmed:
             device.refresh_from_db()
             django_otp.login(request, device)
-            messages.success(request, "Your authenticator app is set up. Keep backup codes somewhere safe.")
-            if REDIRECT_FIELD_NAME in request.GET or REDIRECT_FIELD_NAME in request.POST:
-                return redirect(safe_next(request))
-            return redirect("accounts:backup_codes")
+            return _enrolled(request)
         locked = otp.is_locked(user)
         if not locked:
             form.add_error("code", "That code is not right: check the time on your phone and try again.")
@@ -190,6 +209,18 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
         "enrolled": otp.is_enrolled(user), "next": request.GET.get(REDIRECT_FIELD_NAME, ""),
     }
     return render(request, "accounts/otp_setup.html", context, status=LOCKED_STATUS if locked else 200)
+
+
+def _enrolled(request: HttpRequest) -> HttpResponse:
+    """After a confirmed enrollment (a trader's, or an operator's on the way to the admin): the backup
+    codes, shown in this response only, then on to where they were going. A user who still has codes
+    (a new phone) keeps them."""
+    next_url = safe_next(request, reverse("accounts:dashboard"))
+    left = otp.backup_codes_left(request.user)
+    codes = None if left else otp.generate_backup_codes(request.user, request)
+    messages.success(request, "Your authenticator app is set up.")
+    context = {"codes": codes, "left": left, "next": next_url, "enrolled_now": True}
+    return render(request, "accounts/backup_codes.html", context)
 
 
 @account_page
@@ -227,7 +258,7 @@ def _keys_page(request: HttpRequest, form: ApiKeyCreateForm, new_key: str | None
     return render(request, "accounts/apikeys.html", context, status=status)
 
 
-@account_page
+@second_factor_page
 def apikey_list(request: HttpRequest) -> HttpResponse:
     form = ApiKeyCreateForm(_posted(request))
     if request.method == "POST" and form.is_valid():
@@ -244,7 +275,7 @@ def apikey_list(request: HttpRequest) -> HttpResponse:
     return _keys_page(request, form, status=400 if form.errors else 200)
 
 
-@account_page
+@second_factor_page
 def apikey_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=pk, user=request.user)
     form = PasswordConfirmForm(_posted(request))
@@ -259,7 +290,7 @@ def apikey_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@account_page
+@second_factor_page
 def apikey_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=pk, user=request.user)
     apikeys.revoke(key, request=request)
@@ -269,20 +300,24 @@ def apikey_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- Risk settings, analyze mode, password --------------------------------------------------------
 
-@account_page
+@second_factor_page
 def risk_settings(request: HttpRequest) -> HttpResponse:
-    current = risk.get_risk_settings(request.user)
-    form = RiskSettingsForm(_posted(request), instance=current)
+    form = RiskSettingsForm(_posted(request), row=risk.get_risk_settings(request.user))
     if request.method == "POST" and form.is_valid():
-        changed = {name: form.cleaned_data[name] for name in form.changed_data}
-        if changed:
-            risk.update_risk_settings(request.user, request=request, **changed)
-            messages.success(request, "Risk settings saved.")
-        return redirect("accounts:risk")
+        changed = form.changed_limits()
+        try:
+            if changed:
+                risk.tighten_risk_settings(request.user, request=request, **changed)
+        except ValidationError as exc:
+            form.add_error(None, exc)  # a dict naming the fields: each error lands on its field
+        else:
+            if changed:
+                messages.success(request, "Risk settings saved.")
+            return redirect("accounts:risk")
     return render(request, "accounts/risk.html", {"form": form}, status=400 if form.errors else 200)
 
 
-@account_page
+@second_factor_page
 def analyze_mode(request: HttpRequest) -> HttpResponse:
     on = usersettings.is_analyze_mode(request.user.pk)
     form = AnalyzeModeForm(_posted(request), initial={"analyze_mode": on})

@@ -33,3 +33,25 @@ class StaffFactory(UserFactory):
     is_staff = True
     is_superuser = True
     role = "admin"
+
+
+def enrolled(user: User):
+    """Give the user a confirmed authenticator app (as after enrollment); returns the device."""
+    from accounts.models import AuthenticatorDevice
+
+    return AuthenticatorDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def verified(user: User, device=None) -> User:
+    """The user as a request's user is after the second-factor step: enrolled and verified by the device
+    (django-otp's middleware sets otp_device and is_verified() the same way)."""
+    from functools import partial
+
+    from django_otp.middleware import is_verified
+
+    from accounts.models import AuthenticatorDevice
+
+    device = device or AuthenticatorDevice.objects.filter(user=user, confirmed=True).first() or enrolled(user)
+    user.otp_device = device
+    user.is_verified = partial(is_verified, user)
+    return user

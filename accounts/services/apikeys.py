@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.hashers import pepper
-from accounts.models import Activity, ApiKey, OrderMode, User
+from accounts.models import KEY_CAPABILITIES, Activity, ApiKey, OrderMode, User
 from accounts.services.activity import log_activity
 
 _hasher = PasswordHasher()
@@ -42,6 +42,10 @@ class VerifiedKey:
     @property
     def semi_auto(self) -> bool:
         return self.order_mode == OrderMode.SEMI_AUTO
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return KEY_CAPABILITIES.get(self.order_mode, frozenset())
 
 
 def cache_key(raw_key: str) -> str:

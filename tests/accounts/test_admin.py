@@ -126,12 +126,15 @@ def test_the_activity_log_is_read_only(staff, trader):
 def test_risk_changes_in_the_admin_are_logged_with_the_operator(staff, operator, trader):
     row = RiskSettings.objects.get(user=trader)
     url = reverse("admin:accounts_risksettings_change", args=[row.pk])
-    data = {"max_order_value": "5000.00", "max_position_value": "5000000.00", "daily_loss_limit": "100000.00",
-            "max_open_orders": "50", "max_orders_per_day": "1000", "trading_enabled": "on"}
+    data = {"operator_max_order_value": "5000.00", "operator_max_position_value": "5000000.00",
+            "operator_daily_loss_limit": "100000.00", "operator_max_open_orders": "50",
+            "operator_max_orders_per_day": "1000", "operator_trading_enabled": "on"}
     assert staff.post(url, data).status_code == 302
     entry = ActivityLog.objects.get(user=trader, action=Activity.RISK_CHANGED)
     assert entry.actor == operator
-    assert entry.details["changes"] == {"max_order_value": ["1000000.00", "5000.00"]}
+    # The operator's limit, and the one in force that followed it.
+    assert entry.details["changes"] == {"operator_max_order_value": ["1000000.00", "5000.00"],
+                                        "max_order_value": ["1000000.00", "5000.00"]}
 
 
 def test_an_encrypted_setting_edited_in_the_admin_stays_encrypted(staff, trader):

@@ -7,14 +7,15 @@ from django.urls import reverse
 from accounts.models import Activity, ActivityLog, ApiKey, RiskSettings
 from accounts.services import apikeys, usersettings
 from tests.accounts.conftest import sign_in
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, enrolled
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def owner(client, trader):
-    return sign_in(client, trader)
+    """The trader's session, signed in with their second factor (keys, risk and mode pages need it)."""
+    return sign_in(client, trader, enrolled(trader))
 
 
 def test_pages_need_a_login(client):
@@ -64,7 +65,8 @@ def test_revealing_a_key_needs_the_password(owner, trader):
 
 def test_another_user_cannot_reveal_or_revoke_someone_elses_key(client, trader):
     key, raw = apikeys.create_key(trader, "tv")
-    sign_in(client, UserFactory())
+    stranger = UserFactory()
+    sign_in(client, stranger, enrolled(stranger))
     assert client.post(reverse("accounts:apikey_reveal", args=[key.pk]), {"password": PASSWORD}).status_code == 404
     assert client.get(reverse("accounts:apikey_reveal", args=[key.pk])).status_code == 404
     assert client.post(reverse("accounts:apikey_revoke", args=[key.pk])).status_code == 404

@@ -30,7 +30,8 @@ def test_update_logs_old_and_new_values_with_the_actor(trader, operator):
     entry = ActivityLog.objects.get(action=Activity.RISK_CHANGED)
     assert entry.user == trader
     assert entry.actor == operator
-    assert entry.details["changes"] == {"trading_enabled": [True, False], "max_open_orders": [50, 5]}
+    assert entry.details["changes"] == {"trading_enabled": [True, False], "max_open_orders": [50, 5],
+                                        "operator_trading_enabled": [True, False], "operator_max_open_orders": [50, 5]}
 
 
 def test_an_update_that_changes_nothing_is_not_logged(trader):

@@ -70,9 +70,40 @@ def test_a_staff_user_without_a_device_enrolls_at_the_first_admin_login(client, 
     client.get(response.url)
     device = AuthenticatorDevice.objects.get(user=operator, confirmed=False)
     response = client.post(response.url, {"code": totp_code(device)})
-    assert response.status_code == 302
-    assert response.url == "/admin/"
+    # The backup codes the operator is told to keep, shown once, then on to the admin.
+    assert response.status_code == 200
+    page = response.content.decode()
+    codes = re.findall(r"<li>([a-z2-7]{10})</li>", page)
+    assert len(codes) == 10
+    assert 'href="/admin/"' in page
+    assert otp.backup_codes_left(operator) == 10
     assert client.get("/admin/").status_code == 200
+    assert codes[0] not in client.get(reverse("accounts:backup_codes")).content.decode()  # shown once
+
+
+def test_an_operators_backup_code_from_enrollment_signs_them_in(client, operator):
+    response = client.post(reverse("admin:login"), {"username": operator.username, "password": PASSWORD,
+                                                    "next": "/admin/"})
+    client.get(response.url)
+    device = AuthenticatorDevice.objects.get(user=operator, confirmed=False)
+    codes = re.findall(r"<li>([a-z2-7]{10})</li>",
+                       client.post(response.url, {"code": totp_code(device)}).content.decode())
+    client.post(reverse("accounts:logout"))
+    response = client.post(reverse("admin:login"), {"username": operator.username, "password": PASSWORD,
+                                                    "next": "/admin/"})
+    assert client.post(response.url, {"code": codes[3]}).url == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_enrolling_a_new_phone_keeps_unused_backup_codes(client, trader):
+    sign_in(client, trader, enroll(trader))
+    otp.generate_backup_codes(trader)
+    client.get(reverse("accounts:otp_setup"))
+    device = AuthenticatorDevice.objects.get(user=trader, confirmed=False)
+    page = client.post(reverse("accounts:otp_setup"), {"code": totp_code(device)}).content.decode()
+    assert not re.findall(r"<li>([a-z2-7]{10})</li>", page)
+    assert "10</strong> unused backup codes still work" in page
+    assert otp.backup_codes_left(trader) == 10
 
 
 def test_enrollment_shows_the_qr_and_the_secret_and_confirms_with_a_real_code(client, trader):
@@ -90,7 +121,8 @@ def test_enrollment_shows_the_qr_and_the_secret_and_confirms_with_a_real_code(cl
     device.refresh_from_db()
     device.throttle_reset()  # django-otp's own back-off after the wrong code
     response = client.post(reverse("accounts:otp_setup"), {"code": totp_code(device)})
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert len(re.findall(r"<li>([a-z2-7]{10})</li>", response.content.decode())) == 10  # shown once
     device.refresh_from_db()
     assert device.confirmed
     assert Activity.OTP_ENROLLED in actions_of(trader)

@@ -53,6 +53,14 @@ def persona(user: User, *, analyze: bool = True, mode: str = OrderMode.AUTO) -> 
     return Persona(user=user, key=raw, client=APIClient())
 
 
+def session(user: User, *, second_factor: bool = True) -> APIClient:
+    """A person's browser session: signed in and, unless told not, verified by a second factor."""
+    from tests.accounts.conftest import sign_in
+    from tests.factories import enrolled
+
+    return sign_in(APIClient(), user, enrolled(user) if second_factor else None)
+
+
 @pytest.fixture(autouse=True)
 def _api_test_settings(settings):
     settings.RATE_LIMITS_ENABLED = False

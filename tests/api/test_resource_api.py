@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.models import OrderMode
 from brokers.models import Instrument, TradingAccount
-from tests.api.conftest import persona
+from tests.api.conftest import persona, session
 from tests.api.factories import OrderFactory, PositionFactory, TradingAccountFactory
 from trading.models import Order, OrderStatus, PendingOrder, PendingStatus
 
@@ -183,23 +183,25 @@ def test_positions_filter_open_ones(owner):
 def test_approving_a_pending_order_places_it_exactly_once(owner):
     semi = persona(owner.user, analyze=False, mode=OrderMode.SEMI_AUTO)
     pending_id = semi.post("orders/", BUY).json()["id"]
-    response = owner.post(f"pending-orders/{pending_id}/approve/")
+    person = session(owner.user)  # the owner, signed in with a second factor
+    response = person.post(f"/api/pending-orders/{pending_id}/approve/")
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["status"] == PendingStatus.APPROVED
     assert body["decided_by"] == owner.user.username
     assert body["result"]["orderid"] == Order.objects.get().broker_order_id
-    assert owner.post(f"pending-orders/{pending_id}/approve/").status_code == 409
+    assert person.post(f"/api/pending-orders/{pending_id}/approve/").status_code == 409
     assert Order.objects.count() == 1
 
 
 def test_rejecting_a_pending_order_places_nothing(owner):
     semi = persona(owner.user, analyze=False, mode=OrderMode.SEMI_AUTO)
     pending_id = semi.post("orders/", BUY).json()["id"]
-    response = owner.post(f"pending-orders/{pending_id}/reject/", {"reason": "not today"})
+    person = session(owner.user)
+    response = person.post(f"/api/pending-orders/{pending_id}/reject/", {"reason": "not today"}, format="json")
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["error"]) == (PendingStatus.REJECTED, "not today")
-    assert owner.post(f"pending-orders/{pending_id}/approve/").status_code == 409
+    assert person.post(f"/api/pending-orders/{pending_id}/approve/").status_code == 409
     assert not Order.objects.exists()
     assert [r["id"] for r in owner.get("pending-orders/", {"status": "rejected"}).json()["results"]] == [pending_id]
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.conftest import session
 from tests.api.factories import (
     HoldingFactory,
     OrderFactory,
@@ -94,7 +95,9 @@ def test_others_cannot_place_on_the_owners_account(owned, intruders):
 def test_others_cannot_decide_the_owners_pending_orders(owned, intruders, decision):
     pending = owned["pending-orders"]
     for intruder in intruders:
-        assert intruder.post(f"pending-orders/{pending.pk}/{decision}/").status_code == 404
+        # Their keys may not decide at all; their verified sessions do not find the owner's row.
+        assert intruder.post(f"pending-orders/{pending.pk}/{decision}/").status_code == 403
+        assert session(intruder.user).post(f"/api/pending-orders/{pending.pk}/{decision}/").status_code == 404
     pending.refresh_from_db()
     assert pending.status == PendingStatus.PENDING
 

@@ -6,7 +6,7 @@ from django.db import connection
 
 from accounts.models import OrderMode
 from sandbox.models import SandboxOrder
-from tests.factories import StaffFactory
+from tests.factories import StaffFactory, verified
 from tests.trading.conftest import make_trader, order
 from trading.models import Order, PendingOrder, PendingStatus
 from trading.services.pending import NotAllowed, approve_pending, reject_pending
@@ -58,14 +58,14 @@ def test_it_refuses_changes_from_a_semi_auto_key(semi, path):
 def test_approval_places_the_order_once(semi):
     semi.post("placeorder", order(quantity="3"))
     pending = PendingOrder.objects.get()
-    done = approve_pending(pending, semi.user)
+    done = approve_pending(pending, verified(semi.user))
     assert done.status == PendingStatus.APPROVED
     assert done.decided_by == semi.user
     assert done.result["status"] == "success"
     placed = Order.objects.get()
     assert placed.pending == pending
     assert done.result["orderid"] == placed.broker_order_id
-    again = approve_pending(pending, semi.user)  # a double click
+    again = approve_pending(pending, verified(semi.user))  # a double click
     assert again.status == PendingStatus.APPROVED
     assert Order.objects.count() == 1
     assert SandboxOrder.objects.count() == 1
@@ -75,7 +75,7 @@ def test_approval_places_the_order_once(semi):
 def test_two_concurrent_approvals_place_it_once(semi, transactional_db):
     semi.post("placeorder", order())
     pending = PendingOrder.objects.get()
-    operator = StaffFactory()
+    operator = verified(StaffFactory())
 
     def approve() -> None:
         try:
@@ -94,8 +94,8 @@ def test_two_concurrent_approvals_place_it_once(semi, transactional_db):
 def test_a_rejected_request_is_never_placed(semi):
     semi.post("placeorder", order())
     pending = PendingOrder.objects.get()
-    assert reject_pending(pending, semi.user, "not today").status == PendingStatus.REJECTED
-    assert approve_pending(pending, semi.user).status == PendingStatus.REJECTED
+    assert reject_pending(pending, verified(semi.user), "not today").status == PendingStatus.REJECTED
+    assert approve_pending(pending, verified(semi.user)).status == PendingStatus.REJECTED
     assert not Order.objects.exists()
 
 
@@ -112,7 +112,7 @@ def test_a_risk_refusal_at_approval_is_kept_on_the_request(semi):
 
     semi.post("placeorder", order())
     update_risk_settings(semi.user, trading_enabled=False)
-    done = approve_pending(PendingOrder.objects.get(), semi.user)
+    done = approve_pending(PendingOrder.objects.get(), verified(semi.user))
     assert done.status == PendingStatus.APPROVED
     assert "kill switch" in done.error
     assert done.result["status"] == "error"

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import Capability
 from brokers.models import Instrument, TradingAccount
 from brokers.services.accounts import make_primary
 from trading.api import filters, serializers
@@ -65,6 +66,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     filterset_class = filters.OrderFilter
     pagination_class = IdCursorPagination
     filter_backends = [DjangoFilterBackend]
+    action_capabilities = {"create": Capability.PLACE, "cancel": Capability.MANAGE}
 
     @extend_schema(request=serializers.OrderCreateSerializer, responses={
         201: serializers.OrderSerializer,
@@ -133,13 +135,16 @@ class HoldingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
 
 
 class PendingOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    """The action center: requests from semi-auto keys. Approving places the request exactly once."""
+    """The action center: requests from semi-auto keys. Approving places the request exactly once.
+
+    Deciding is a person's act (DECIDE): a session verified by a second factor, never an API key."""
 
     queryset = PendingOrder.objects.select_related("decided_by")
     serializer_class = serializers.PendingOrderSerializer
     filterset_class = filters.PendingOrderFilter
     pagination_class = IdCursorPagination
     filter_backends = [DjangoFilterBackend]
+    action_capabilities = {"approve": Capability.DECIDE, "reject": Capability.DECIDE}
 
     def _undecided(self) -> PendingOrder:
         pending = self.get_object()

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import Capability
 from accounts.services.usersettings import is_analyze_mode, set_analyze_mode
 from trading.api_v1 import shapes
 from trading.api_v1.base import OpenAlgoView
@@ -90,7 +91,7 @@ class AnalyzerToggleView(OpenAlgoView):
     """Analyze mode is per user. Semi-auto keys may not switch it (OpenAlgo answers them 403)."""
 
     serializer_class = AnalyzerToggleRequest
-    semi_auto_allowed = False
+    capability = Capability.MANAGE
 
     def handle(self, request: Request, data: dict[str, Any]) -> Response:
         on = data["mode"]

@@ -1,7 +1,7 @@
 """The base of every /api/v1/ view: API-key auth, OpenAlgo's error shape, rate limits, analyze mode.
 
 Errors are always `{"status": "error", "message": "..."}`: 400 for bad input (the message names the
-field), 403 for a bad key or an operation a semi-auto key may not do, 404 for an unknown order or
+field), 403 for a bad key or an operation the key may not do (accounts.permissions), 404 for an unknown order or
 path, 429 with `retry_after`, and 500 only for a real fault.
 """
 from __future__ import annotations
@@ -18,12 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import INVALID_KEY_MESSAGE, ApiKeyAuthentication
+from accounts.models import Capability
+from accounts.permissions import CredentialPermission
 from accounts.ratelimit import ScopedRateThrottle
 
 log = logging.getLogger(__name__)
-
-SEMI_AUTO_FORBIDDEN = "This operation is not allowed for a semi-auto API key; use the Action Center."
-
 
 class ApiError(Exception):
     """Raise from a view to answer with OpenAlgo's error shape and the given HTTP status."""
@@ -52,27 +51,18 @@ def first_error(detail: Any, path: str = "") -> str:
     return f"{path}: {detail}" if path else str(detail)
 
 
-class SemiAutoPermission(permissions.BasePermission):
-    """Views with `semi_auto_allowed = False` refuse semi-auto keys (OpenAlgo answers 403)."""
-
-    message = SEMI_AUTO_FORBIDDEN
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if getattr(view, "semi_auto_allowed", True):
-            return True
-        return not getattr(request.auth, "semi_auto", False)
-
-
 class OpenAlgoView(APIView):
     """POST-only JSON view. Subclasses set `serializer_class` and implement `handle(request, data)`."""
 
     authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [permissions.IsAuthenticated, SemiAutoPermission]
+    # What the key may do is checked beside the user: `capability` (accounts.permissions), default READ
+    # since every OpenAlgo call is a POST; order views ask for PLACE or MANAGE.
+    permission_classes = [permissions.IsAuthenticated, CredentialPermission]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "api"
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
-    semi_auto_allowed = True
+    capability = Capability.READ
     serializer_class: type[serializers.Serializer] | None = None
 
     def dispatch(self, request, *args, **kwargs):

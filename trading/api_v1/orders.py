@@ -18,6 +18,7 @@ from django.urls import re_path
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import Capability
 from brokers.models import Exchange
 from trading.api_v1 import shapes
 from trading.api_v1.base import ApiError, OpenAlgoView
@@ -73,23 +74,27 @@ class OrderView(OpenAlgoView):
 
 class PlaceOrder(OrderView):
     api_type = PendingApiType.PLACE
+    capability = Capability.PLACE
 
 
 class PlaceSmartOrder(OrderView):
     api_type = PendingApiType.SMART
+    capability = Capability.PLACE
     throttle_scope = "smart_order"
 
 
 class BasketOrder(OrderView):
     api_type = PendingApiType.BASKET
+    capability = Capability.PLACE
 
 
 class SplitOrder(OrderView):
     api_type = PendingApiType.SPLIT
+    capability = Capability.PLACE
 
 
 class ModifyOrder(OrderView):
-    semi_auto_allowed = False
+    capability = Capability.MANAGE
 
     def handle(self, request: Request, data: dict[str, Any]) -> Response:
         change = validation.parse_modify(data)
@@ -97,7 +102,7 @@ class ModifyOrder(OrderView):
 
 
 class CancelOrder(OrderView):
-    semi_auto_allowed = False
+    capability = Capability.MANAGE
 
     def handle(self, request: Request, data: dict[str, Any]) -> Response:
         validation.text(data, "strategy", required=False, max_length=100)
@@ -106,7 +111,7 @@ class CancelOrder(OrderView):
 
 
 class CancelAllOrder(OrderView):
-    semi_auto_allowed = False
+    capability = Capability.MANAGE
 
     def handle(self, request: Request, data: dict[str, Any]) -> Response:
         strategy = validation.text(data, "strategy", required=False, max_length=100)
@@ -120,7 +125,7 @@ class CancelAllOrder(OrderView):
 
 
 class ClosePosition(OrderView):
-    semi_auto_allowed = False
+    capability = Capability.MANAGE
 
     def handle(self, request: Request, data: dict[str, Any]) -> Response:
         strategy = validation.text(data, "strategy", required=False, max_length=100)

@@ -35,8 +35,15 @@ def queued_body(pending: PendingOrder) -> dict[str, Any]:
 
 
 def _may_decide(pending: PendingOrder, operator: Any) -> None:
+    """A decision is a person's: the owner or an operator, signed in and verified by a second factor.
+
+    django-otp's middleware gives a session's user is_verified(); a user reached through an API key has
+    none, so a key's request cannot decide even if a view forgot accounts.permissions."""
     if operator is None or not (operator.pk == pending.user_id or getattr(operator, "is_staff", False)):
         raise NotAllowed("Only the owner or an operator may decide on a pending order.")
+    is_verified = getattr(operator, "is_verified", None)
+    if not (callable(is_verified) and is_verified()):
+        raise NotAllowed("Deciding on a pending order needs a person signed in with a second factor.")
 
 
 def approve_pending(pending: PendingOrder, operator: Any) -> PendingOrder:

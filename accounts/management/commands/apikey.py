@@ -18,7 +18,7 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="Create a key for a user.")
         create.add_argument("username")
         create.add_argument("--name", default="default")
-        create.add_argument("--mode", default=OrderMode.AUTO, help="auto or semi_auto")
+        create.add_argument("--mode", default=OrderMode.AUTO, help="auto, semi_auto or read_only")
         create.add_argument("--expires-days", type=int, default=None)
         revoke = sub.add_parser("revoke", help="Revoke a key by its prefix.")
         revoke.add_argument("prefix")
