@@ -205,3 +205,22 @@ def test_the_admin_shows_the_state_and_its_action_reconciles(live, upstream, cli
     assert any("1 order(s) matched" in str(m) for m in response.context["messages"])
     row.refresh_from_db()
     assert row.status == OrderStatus.COMPLETE
+
+
+def test_one_accounts_fault_does_not_stop_the_others(live, upstream, monkeypatch):
+    row = lose_an_answer(live, upstream)
+    broken = TradingAccountFactory(user=live.user, name="broken", broker="openalgo", is_primary=False,
+                                   credentials={"host_url": upstream.url, "api_key": API_KEY})
+    OrderFactory(user=live.user, account=broken, status=OrderStatus.UNKNOWN, broker_order_id="")
+    real = reconcile.adapter_for
+
+    def adapter_for(account):
+        if account.pk == broken.pk:
+            raise RuntimeError("credentials cannot be decrypted")
+        return real(account)
+
+    monkeypatch.setattr(reconcile, "adapter_for", adapter_for)
+    summary = reconcile.reconcile_all()
+    assert (summary.accounts, summary.matched, summary.failed) == (2, 1, 1)
+    row.refresh_from_db()
+    assert row.status == OrderStatus.COMPLETE

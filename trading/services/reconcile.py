@@ -89,9 +89,14 @@ def accounts_awaiting() -> list[int]:
 
 
 def reconcile_all(*, now: datetime | None = None) -> Summary:
+    """Every account with orders awaiting confirmation; one account's fault never stops the others."""
     summary = Summary()
     for account_id in accounts_awaiting():
-        summary.add(reconcile_account(account_id, now=now))
+        try:
+            summary.add(reconcile_account(account_id, now=now))
+        except Exception:
+            log.exception("reconcile: account %s failed", account_id)
+            summary.add(Summary(accounts=1, failed=1))
     return summary
 
 
