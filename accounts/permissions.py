@@ -5,12 +5,14 @@ declares it (`capability`, or `action_capabilities` per viewset action); one tha
 needs READ for a safe method and MANAGE for any other, so a view that forgets asks for the most an
 ordinary key holds. A key holds what its mode gives it (accounts.models.KEY_CAPABILITIES). DECIDE,
 approving or rejecting a queued order, is a person's act: no key ever holds it, and a session holds
-it only once verified by a second factor.
+it only once verified by a second factor. A session changes anything else only once verified too,
+unless REQUIRE_SECOND_FACTOR is off (demos), as on the self-service pages.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from rest_framework import permissions
 
 from accounts.models import Capability, OrderMode
@@ -25,6 +27,8 @@ READ_ONLY_FORBIDDEN = "This operation is not allowed for a read-only API key."
 DECIDE_FORBIDDEN = ("Approving or rejecting a pending order is a person's decision: an API key never may. "
                     "Sign in with your second factor and use the action center page (/action-center/).")
 UNVERIFIED_FORBIDDEN = "Approving or rejecting a pending order needs a session verified by a second factor."
+SESSION_UNVERIFIED = ("This change needs a session verified by a second factor: enroll one at "
+                      "/accounts/2fa/setup/ (or use an API key).")
 
 
 def required_capability(request: Request, view: APIView) -> str:
@@ -51,10 +55,14 @@ class CredentialPermission(permissions.BasePermission):
         needed = required_capability(request, view)
         key = request.auth if isinstance(request.auth, VerifiedKey) else None
         if key is None:  # a person's session (anonymous requests are IsAuthenticated's to refuse)
-            if needed == Capability.DECIDE and not session_is_verified(request):
+            if needed == Capability.READ or session_is_verified(request):
+                return True
+            if needed == Capability.DECIDE:
                 self.message = UNVERIFIED_FORBIDDEN
                 return False
-            return True
+            # As on the self-service pages: changes need a second factor unless demos relax it.
+            self.message = SESSION_UNVERIFIED
+            return not settings.REQUIRE_SECOND_FACTOR
         if needed in key.capabilities:
             return True
         if needed != Capability.DECIDE:

@@ -167,3 +167,59 @@ def test_a_read_only_key_reads_but_never_trades(market):
                               HTTP_X_API_KEY=reader.key).status_code == 403
     assert not Order.objects.exists()
     assert not PendingOrder.objects.exists()
+
+
+# --- No view can forget ---------------------------------------------------------------------------
+
+def api_view_classes() -> dict[str, type]:
+    """The DRF view class behind every /api/ route of the URLconf."""
+    found = {}
+    for entry in _patterns():
+        view = getattr(entry.callback, "cls", None) or getattr(entry.callback, "view_class", None)
+        if view is not None and entry.route.startswith("api/"):
+            found[entry.route] = view
+    return found
+
+
+class _Entry:
+    def __init__(self, route: str, callback) -> None:
+        self.route, self.callback = route, callback
+
+
+def _patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[_Entry]:
+    entries = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            entries += _patterns(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            entries.append(_Entry(prefix + str(entry.pattern), entry.callback))
+    return entries
+
+
+def test_every_api_view_checks_what_the_credential_may_do():
+    from rest_framework.views import APIView
+
+    from accounts.permissions import CredentialPermission
+
+    views = {route: view for route, view in api_view_classes().items() if issubclass(view, APIView)}
+    assert len(views) > 30
+    for route, view in views.items():
+        if route.startswith(("api/schema", "api/docs")):
+            continue  # the OpenAPI schema and its page: public documents
+        assert CredentialPermission in view.permission_classes, route
+
+
+def test_a_session_without_a_second_factor_only_reads_the_resource_api(settings, market):
+    from accounts.services.usersettings import set_analyze_mode
+
+    user = UserFactory()
+    set_analyze_mode(user, True)
+    person = sign_in(Client(), user)
+    assert person.get("/api/orders/").status_code == 200
+    response = person.post("/api/orders/", {"exchange": "NSE", "symbol": "SBIN", "action": "BUY", "quantity": "1"},
+                           content_type="application/json")
+    assert response.status_code == 403
+    assert "second factor" in response.json()["detail"]
+    settings.REQUIRE_SECOND_FACTOR = False  # demos
+    assert person.post("/api/orders/", {"exchange": "NSE", "symbol": "SBIN", "action": "BUY", "quantity": "1"},
+                       content_type="application/json").status_code == 201
