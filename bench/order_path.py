@@ -46,6 +46,7 @@ def prepare_environment() -> None:
         if sep and not name.startswith("#"):
             os.environ.setdefault(name.strip(), value.strip())
     os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the bench speaks plain HTTP on loopback
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     os.environ.setdefault("ENFORCE_MARKET_HOURS", "false")
     os.environ.setdefault("RATE_LIMITS_ENABLED", "false")

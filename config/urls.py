@@ -1,19 +1,24 @@
 """Root URLs. Each app owns its urls module; the admin requires a verified second factor."""
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import MeView
+from config.apidocs import SwaggerView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="accounts:dashboard", permanent=False)),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico whatever the page links; the file itself is a static file.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("algodesk/favicon.ico"), permanent=False)),
     path("accounts/", include("accounts.urls")),
     path("action-center/", include("trading.urls")),
     path("api/v1/", include("trading.api_v1.urls")),
     path("api/me/", MeView.as_view(), name="api-me"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("trading.api.urls")),  # after v1, schema and docs, so they keep their paths
 ]
