@@ -17,6 +17,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from accounts.models import LIMITS, Activity, ActivityLog, ApiKey, AuthenticatorDevice, RiskSettings, User, UserSetting
 from accounts.services import apikeys, otp, risk, usersettings
 from accounts.services.activity import log_activity
+from core.numbers import NumbersAdminMixin
 
 MASK = "••••••••"
 
@@ -171,7 +172,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 # --- Risk and user settings -----------------------------------------------------------------------
 
 @admin.register(RiskSettings)
-class RiskSettingsAdmin(admin.ModelAdmin):
+class RiskSettingsAdmin(NumbersAdminMixin, admin.ModelAdmin):
     """Operators set each user's limits (operator_<limit>); the user may only tighten them on their risk
     page, and the limits in force (read-only here) are what the order pipeline checks."""
 

@@ -17,7 +17,13 @@ from accounts.otp_devices import AuthenticatorDevice  # noqa: F401  (the TOTP se
 class Role(models.TextChoices):
     TRADER = "trader", "Trader"
     INVESTOR = "investor", "Investor"
-    ADMIN = "admin", "Admin"
+    ADMIN = "admin", "Operator"  # runs the platform in the admin; superusers are operators
+
+
+class AlgoDeskUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
 
 
 class User(AbstractUser):
@@ -28,7 +34,7 @@ class User(AbstractUser):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = UserManager()
+    objects = AlgoDeskUserManager()
 
     REQUIRED_FIELDS = ["email"]
 

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from brokers.forms import credential_inputs, trading_account_form
 from brokers.models import BrokerToken, FailoverEvent, Instrument, TradingAccount, WebSocketConnection
 from brokers.services import accounts as account_services
+from core.numbers import NumbersAdminMixin
 
 MAX_PINGS = 20
 
@@ -79,7 +80,7 @@ class BrokerTokenInline(admin.TabularInline):
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(admin.ModelAdmin):
+class InstrumentAdmin(NumbersAdminMixin, admin.ModelAdmin):
     list_display = ["symbol", "exchange", "name", "instrument_type", "expiry", "strike", "lot_size", "tick_size",
                     "freeze_qty"]
     list_filter = ["exchange", "instrument_type"]

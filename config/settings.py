@@ -204,6 +204,7 @@ LANGUAGE_CODE = "en-in"
 USE_I18N = True
 USE_TZ = True  # stored in UTC
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Kolkata")  # displayed in
+FORMAT_MODULE_PATH = ["config.formats"]  # en-in's number grouping (1,00,000.00), which Django does not ship
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from accounts.models import Activity
 from accounts.services.activity import log_activity
+from core.numbers import NumbersAdminMixin
 from sandbox.models import (
     DailyPnL,
     FundsLedger,
@@ -36,7 +38,7 @@ class ReadOnlyMixin:
 
 
 @admin.register(SandboxConfig)
-class SandboxConfigAdmin(admin.ModelAdmin):
+class SandboxConfigAdmin(NumbersAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "starting_capital", "equity_mis_leverage", "futures_leverage", "slippage_bps",
                     "partial_fills", "reset_enabled", "updated_at"]
     fieldsets = [
@@ -51,12 +53,19 @@ class SandboxConfigAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not SandboxConfig.objects.exists()
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """One row: a list of one would be a detour, so the list opens the row (or the form to add it)."""
+        config = SandboxConfig.objects.only("pk").first()
+        if config is None:
+            return redirect("admin:sandbox_sandboxconfig_add")
+        return redirect("admin:sandbox_sandboxconfig_change", config.pk)
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
 
 @admin.register(SandboxFunds)
-class SandboxFundsAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SandboxFundsAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["user", "starting_capital", "available", "used_margin", "realized_pnl", "today_realized_pnl",
                     "unrealized_pnl", "last_reset_at", "updated_at"]
     list_select_related = ["user"]
@@ -76,7 +85,7 @@ class SandboxFundsAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(FundsLedger)
-class FundsLedgerAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class FundsLedgerAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "user", "kind", "amount", "available_after", "used_margin_after",
                     "realized_after", "order", "note"]
     list_filter = ["kind", "created_at"]
@@ -87,7 +96,7 @@ class FundsLedgerAdmin(ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
 
 
-class TradeInline(admin.TabularInline):
+class TradeInline(NumbersAdminMixin, admin.TabularInline):
     model = SandboxTrade
     extra = 0
     can_delete = False
@@ -99,7 +108,7 @@ class TradeInline(admin.TabularInline):
 
 
 @admin.register(SandboxOrder)
-class SandboxOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SandboxOrderAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["order_id", "created_at", "user", "exchange", "symbol", "action", "quantity", "price_type",
                     "product", "price", "trigger_price", "status", "filled_quantity", "average_price",
                     "margin_blocked"]
@@ -112,7 +121,7 @@ class SandboxOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(SandboxTrade)
-class SandboxTradeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SandboxTradeAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["trade_id", "created_at", "user", "exchange", "symbol", "action", "product", "quantity", "price",
                     "order"]
     list_filter = ["action", "product", "exchange"]
@@ -123,7 +132,7 @@ class SandboxTradeAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(SandboxPosition)
-class SandboxPositionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SandboxPositionAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["user", "exchange", "symbol", "product", "quantity", "average_price", "realized_pnl",
                     "margin_blocked", "last_fill_at"]
     list_filter = ["product", "exchange"]
@@ -133,7 +142,7 @@ class SandboxPositionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(SandboxHolding)
-class SandboxHoldingAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SandboxHoldingAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["user", "exchange", "symbol", "quantity", "average_price", "margin_blocked", "settled_on"]
     list_filter = ["exchange", "settled_on"]
     search_fields = ["symbol", "user__username"]
@@ -141,7 +150,7 @@ class SandboxHoldingAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(DailyPnL)
-class DailyPnLAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DailyPnLAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["date", "user", "realized_pnl", "unrealized_pnl", "total_pnl", "available", "used_margin",
                     "portfolio_value"]
     list_filter = ["date"]
@@ -152,7 +161,7 @@ class DailyPnLAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(LastPrice)
-class LastPriceAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class LastPriceAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     """Prices are written with `manage.py prices set` (it matches orders too), not edited here."""
 
     list_display = ["exchange", "symbol", "ltp", "bid", "ask", "open", "high", "low", "prev_close", "volume",

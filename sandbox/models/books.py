@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from brokers.models import Action, PriceType, Product  # the order vocabulary every broker speaks
+from core import numbers
 
 ZERO = Decimal("0")
 _money = {"max_digits": 18, "decimal_places": 2}
@@ -73,7 +74,7 @@ class SandboxOrder(models.Model):
         constraints = [models.UniqueConstraint(fields=["order_id"], name="sandbox_order_unique_order_id")]
 
     def __str__(self) -> str:
-        return f"{self.order_id} {self.action} {self.quantity} {self.exchange}:{self.symbol}"
+        return f"{self.order_id} {self.action} {numbers.quantity(self.quantity)} {self.exchange}:{self.symbol}"
 
     @property
     def remaining(self) -> Decimal:
@@ -107,7 +108,8 @@ class SandboxTrade(models.Model):
         constraints = [models.UniqueConstraint(fields=["trade_id"], name="sandbox_trade_unique_trade_id")]
 
     def __str__(self) -> str:
-        return f"{self.trade_id} {self.action} {self.quantity} {self.exchange}:{self.symbol} @ {self.price}"
+        return (f"{self.trade_id} {self.action} {numbers.quantity(self.quantity)} {self.exchange}:{self.symbol}"
+                f" @ {numbers.price(self.price)}")
 
     @property
     def value(self) -> Decimal:
@@ -149,7 +151,7 @@ class SandboxPosition(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.product} {self.exchange}:{self.symbol} {self.quantity}"
+        return f"{self.user} {self.product} {self.exchange}:{self.symbol} {numbers.quantity(self.quantity)}"
 
 
 class SandboxHolding(models.Model):
@@ -173,7 +175,7 @@ class SandboxHolding(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.exchange}:{self.symbol} {self.quantity}"
+        return f"{self.user} {self.exchange}:{self.symbol} {numbers.quantity(self.quantity)}"
 
 
 class DailyPnL(models.Model):
@@ -196,4 +198,4 @@ class DailyPnL(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "date"], name="sandbox_dailypnl_unique_day")]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.date}: {self.total_pnl}"
+        return f"{self.user} {self.date}: {numbers.money(self.total_pnl)}"

@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from core import numbers
+
 ZERO = Decimal("0")
 _money = {"max_digits": 18, "decimal_places": 2}
 
@@ -84,4 +86,4 @@ class FundsLedger(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount} ({self.user})"
+        return f"{self.kind} {numbers.money(self.amount)} ({self.user})"

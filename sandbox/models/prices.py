@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from django.db import models
 
+from core import numbers
+
 ZERO = Decimal("0")
 _price = {"max_digits": 16, "decimal_places": 4, "default": ZERO}
 
@@ -45,4 +47,4 @@ class LastPrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.exchange}:{self.symbol} {self.ltp}"
+        return f"{self.exchange}:{self.symbol} {numbers.price(self.ltp)}"

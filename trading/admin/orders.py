@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from brokers.models import Exchange
+from core.numbers import NumbersAdminMixin
 from trading.models import (
     OPEN_STATUSES,
     Holding,
@@ -52,7 +53,7 @@ class OrderEventInline(ReadOnlyMixin, admin.TabularInline):
     can_delete = False
 
 
-class TradeInline(ReadOnlyMixin, admin.TabularInline):
+class TradeInline(NumbersAdminMixin, ReadOnlyMixin, admin.TabularInline):
     model = Trade
     fields = ["traded_at", "quantity", "price", "broker_trade_id"]
     readonly_fields = fields
@@ -61,7 +62,7 @@ class TradeInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class OrderAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["placed_at", "user", "account", "symbol", "exchange", "action", "quantity", "price_type",
                     "price", "status", "filled_quantity", "average_price", "broker_order_id", "is_analyze", "source",
                     "overhead_ms", "broker_ms"]
@@ -104,7 +105,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Trade)
-class TradeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class TradeAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["traded_at", "user", "account", "symbol", "exchange", "action", "product", "quantity", "price"]
     list_filter = ["exchange", "action", "product", "traded_at"]
     search_fields = ["^symbol", "user__username", "=broker_trade_id", "=order__broker_order_id"]
@@ -115,7 +116,7 @@ class TradeAdmin(ReadOnlyMixin, admin.ModelAdmin):
     autocomplete_fields = ["user", "account"]
 
 
-class PositionHistoryInline(ReadOnlyMixin, admin.TabularInline):
+class PositionHistoryInline(NumbersAdminMixin, ReadOnlyMixin, admin.TabularInline):
     model = PositionHistory
     fields = ["created_at", "event", "quantity", "price", "net_quantity_after", "average_price_after",
               "realized_pnl"]
@@ -125,7 +126,7 @@ class PositionHistoryInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Position)
-class PositionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class PositionAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["user", "account", "symbol", "exchange", "product", "net_quantity", "average_price", "ltp",
                     "realized_pnl", "unrealized_pnl", "updated_at"]
     list_filter = ["exchange", "product"]
@@ -136,7 +137,7 @@ class PositionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(PositionHistory)
-class PositionHistoryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class PositionHistoryAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "position", "event", "quantity", "price", "net_quantity_after", "realized_pnl"]
     list_filter = ["event", "created_at"]
     search_fields = ["^position__symbol", "position__user__username"]
@@ -146,7 +147,7 @@ class PositionHistoryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Holding)
-class HoldingAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class HoldingAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["user", "account", "symbol", "exchange", "quantity", "average_price", "ltp", "pnl", "updated_at"]
     list_filter = ["exchange"]
     search_fields = ["^symbol", "user__username", "account__name"]

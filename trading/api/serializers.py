@@ -66,7 +66,17 @@ class TradingAccountSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class BookSerializer(serializers.ModelSerializer):
+    """A row of the books. Quantities are normalized ("3", "2.5"), never the column's six places."""
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[type, dict[str, Any]]:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if "quantity" in field_name and issubclass(field_class, serializers.DecimalField):
+            kwargs["normalize_output"] = True
+        return field_class, kwargs
+
+
+class OrderSerializer(BookSerializer):
     account_id = serializers.IntegerField(read_only=True, allow_null=True)
     parent_id = serializers.IntegerField(read_only=True, allow_null=True)
     pending_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -111,7 +121,7 @@ class OrderCreateSerializer(serializers.Serializer):
         return account
 
 
-class TradeSerializer(serializers.ModelSerializer):
+class TradeSerializer(BookSerializer):
     order_id = serializers.IntegerField(read_only=True)
     account_id = serializers.IntegerField(read_only=True, allow_null=True)
     value = serializers.DecimalField(max_digits=24, decimal_places=4, read_only=True)
@@ -123,7 +133,7 @@ class TradeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PositionSerializer(serializers.ModelSerializer):
+class PositionSerializer(BookSerializer):
     account_id = serializers.IntegerField(read_only=True, allow_null=True)
     pnl = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
 
@@ -135,7 +145,7 @@ class PositionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class HoldingSerializer(serializers.ModelSerializer):
+class HoldingSerializer(BookSerializer):
     account_id = serializers.IntegerField(read_only=True, allow_null=True)
     pnl_percent = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 # One list of exchange codes and one order vocabulary, owned by brokers (the adapter interface's values).
 from brokers.models import Action, Exchange, PriceType, Product
+from core import numbers
 
 __all__ = [
     "OPEN_STATUSES",
@@ -181,7 +182,8 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.quantity} {self.exchange}:{self.symbol} ({self.get_status_display()})"
+        shown = numbers.quantity(self.quantity)
+        return f"{self.action} {shown} {self.exchange}:{self.symbol} ({self.get_status_display()})"
 
     @property
     def is_open(self) -> bool:
@@ -219,7 +221,8 @@ class Trade(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.quantity} {self.exchange}:{self.symbol} @ {self.price}"
+        shown = numbers.quantity(self.quantity)
+        return f"{self.action} {shown} {self.exchange}:{self.symbol} @ {numbers.price(self.price)}"
 
     @property
     def value(self) -> Decimal:
@@ -264,7 +267,7 @@ class Position(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.exchange}:{self.symbol} {self.product} {self.net_quantity}"
+        return f"{self.exchange}:{self.symbol} {self.product} {numbers.quantity(self.net_quantity)}"
 
     @property
     def pnl(self) -> Decimal:
@@ -298,7 +301,7 @@ class PositionHistory(models.Model):
         indexes = [models.Index(fields=["position", "created_at"], name="poshistory_position_created")]
 
     def __str__(self) -> str:
-        return f"{self.event} {self.quantity} @ {self.price}"
+        return f"{self.event} {numbers.quantity(self.quantity)} @ {numbers.price(self.price)}"
 
 
 class Holding(models.Model):
@@ -328,7 +331,7 @@ class Holding(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.exchange}:{self.symbol} {self.quantity}"
+        return f"{self.exchange}:{self.symbol} {numbers.quantity(self.quantity)}"
 
     @property
     def pnl_percent(self) -> Decimal:
