@@ -1,7 +1,7 @@
 """drf-spectacular glue: how API-key authentication appears in the schema, and which paths it covers.
 
 The schema documents AlgoDesk's resource API (/api/). The OpenAlgo-compatible API (/api/v1/) is
-OpenAlgo's contract, documented by OpenAlgo and ../shared/API.md; its views are plain POST
+OpenAlgo's contract, documented by OpenAlgo and docs/openalgo-api.md; its views are plain POST
 handlers with OpenAlgo's own shapes, so they are left out of the schema.
 """
 from __future__ import annotations
