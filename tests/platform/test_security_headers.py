@@ -102,3 +102,14 @@ def test_production_sends_hsts_over_https_only(tmp_path):
     hsts, plain = result.stdout.strip().splitlines()[-2:]
     assert hsts == "max-age=31536000; includeSubDomains"
     assert plain == "301"  # plain HTTP is redirected to HTTPS, and gets no HSTS
+
+
+@pytest.mark.django_db
+def test_only_the_browsable_api_pages_allow_inline_styles():
+    client = Client()
+    client.force_login(StaffFactory())
+    page = policy(client.get("/api/orders/", HTTP_ACCEPT="text/html"))
+    assert "'unsafe-inline'" in page["style-src"]
+    assert "'unsafe-inline'" not in page["script-src"]
+    assert "'unsafe-inline'" not in policy(client.get("/api/orders/", HTTP_ACCEPT="application/json"))["style-src"]
+    assert "'unsafe-inline'" not in policy(client.get("/accounts/"))["style-src"]
