@@ -213,6 +213,9 @@ REST_FRAMEWORK = {
     # What the credential may do (an API key's mode, a session's second factor) beside who it is.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated",
                                    "accounts.permissions.CredentialPermission"],
+    # DRF's parsers, JSON's behind a check that refuses NUL, lone surrogates and deep nesting (core.parsers).
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend",
                                 "rest_framework.filters.OrderingFilter"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
