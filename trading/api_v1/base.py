@@ -21,6 +21,7 @@ from accounts.authentication import INVALID_KEY_MESSAGE, ApiKeyAuthentication
 from accounts.models import Capability
 from accounts.permissions import CredentialPermission
 from accounts.ratelimit import ScopedRateThrottle
+from core import outage
 from core.parsers import SafeJSONParser, UnsafeInput
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,12 @@ class OpenAlgoView(APIView):
             return error(first_error(exc.detail), 400)
         if isinstance(exc, exceptions.APIException):
             return error(str(exc.detail), exc.status_code)
+        service = outage.unavailable(exc)
+        if service:
+            outage.log_outage(self.request.path, service, exc)
+            response = error(outage.message(service), 503)
+            response["Retry-After"] = str(outage.RETRY_AFTER_SECONDS)
+            return response
         log.exception("Unhandled error in %s", type(self).__name__)
         return error("Internal error; the fault has been logged.", 500)
 
