@@ -88,7 +88,11 @@ REQUESTS = [
 
 
 def assert_quick_503(url: str, service: str) -> None:
+    """Each API answers 503 within seconds (DB_CONNECT_TIMEOUT is 2 here; psycopg's own default is 130 s)."""
     with httpx.Client(base_url=url, timeout=30) as client:
+        # Warm the worker (imports, URL resolvers) with a path that needs neither service: on a busy
+        # machine a cold first request alone can take seconds.
+        assert client.post("/api/v1/warm-up").status_code == 404
         for path, body, headers, shape in REQUESTS:
             started = time.monotonic()
             response = client.post(path, json=body, headers=headers)
@@ -98,7 +102,7 @@ def assert_quick_503(url: str, service: str) -> None:
             expected = {"status": "error", "message": text} if shape == "openalgo" else {"detail": text}
             assert response.json() == expected
             assert response.headers["Retry-After"] == "5"
-            assert took < 5, (path, took)
+            assert took < 8, (path, took)
 
 
 def test_a_database_that_never_answers_is_a_503_within_seconds(tmp_path, black_hole):
