@@ -140,3 +140,12 @@ def test_an_unknown_v1_path_is_a_json_404_for_a_signed_in_browser_too(owner):
     response = client.post("/api/v1/", {})
     assert response.status_code == 404
     assert response.json()["status"] == "error"
+
+
+@pytest.mark.parametrize("query", ["account_id=9.223372036854776e%2B18", "order_id=99999999999999999999",
+                                   "account_id=1.5", "order_id=0"])
+def test_an_id_filter_out_of_a_keys_range_is_a_400(owner, no_traceback, query):
+    # Found by the fuzz: a 64-bit overflow in the database (OverflowError on SQLite, DataError on PostgreSQL).
+    response = owner.client.get(f"/api/trades/?{query}", HTTP_X_API_KEY=owner.key)
+    assert response.status_code == 400
+    assert list(response.json()) == [query.split("=")[0]]
