@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.api.fuzz import assert_no_server_error, fuzz_settings
+from trading.models import Order, OrderStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -88,11 +89,10 @@ def mutate(data: st.DataObject, template: dict[str, Any]) -> dict[str, Any]:
     for _ in range(data.draw(st.sampled_from([1, 1, 1, 2, 3]))):
         field = data.draw(st.sampled_from(sorted(body) + EXTRA_FIELDS))
         value = body.get(field)
-        if isinstance(value, list) and value and isinstance(value[0], dict) and data.draw(st.booleans()):
-            legs = list(value)
-            index = data.draw(st.integers(0, len(legs) - 1))
-            legs[index] = mutate(data, legs[index])
-            body[field] = legs
+        legs = [i for i, leg in enumerate(value) if isinstance(leg, dict)] if isinstance(value, list) else []
+        if legs and data.draw(st.booleans()):
+            index = data.draw(st.sampled_from(legs))
+            body[field] = [*value[:index], mutate(data, value[index]), *value[index + 1:]]
         elif field in body and data.draw(st.integers(0, 3)) == 0:
             del body[field]
         else:
@@ -112,7 +112,16 @@ def encode(data: st.DataObject, body: Any, key: str) -> str:
 
 
 def open_order(owner) -> str:
-    response = owner.v1("placeorder", {**ORDER, "pricetype": "LIMIT", "price": "700"})
+    """The owner's open fuzz order, placed anew once a case has cancelled it (all of them, if the fuzz's
+    own LIMIT orders have reached the open-orders limit)."""
+    current = Order.objects.filter(user=owner.user, strategy="fuzz-open", status=OrderStatus.OPEN).first()
+    if current is not None:
+        return current.broker_order_id
+    body = {**ORDER, "strategy": "fuzz-open", "pricetype": "LIMIT", "price": "700"}
+    response = owner.v1("placeorder", body)
+    if response.status_code != 200:
+        owner.v1("cancelallorder", {})
+        response = owner.v1("placeorder", body)
     assert response.status_code == 200, response.json()
     return response.json()["orderid"]
 

@@ -21,7 +21,9 @@ import httpx
 import pytest
 from django.db import OperationalError
 from django.test import RequestFactory
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from core import outage
 from core.outage import OutageMiddleware
 
 pytestmark = pytest.mark.live
@@ -88,7 +90,8 @@ REQUESTS = [
 
 
 def assert_quick_503(url: str, service: str) -> None:
-    """Each API answers 503 within seconds (DB_CONNECT_TIMEOUT is 2 here; psycopg's own default is 130 s)."""
+    """Each API answers 503 within seconds (DB_CONNECT_TIMEOUT is 2 here; psycopg's own default is 130 s),
+    and once a connection has failed, at once while the service is held down."""
     with httpx.Client(base_url=url, timeout=30) as client:
         # Warm the worker (imports, URL resolvers) with a path that needs neither service: on a busy
         # machine a cold first request alone can take seconds.
@@ -103,6 +106,8 @@ def assert_quick_503(url: str, service: str) -> None:
             assert response.json() == expected
             assert response.headers["Retry-After"] == "5"
             assert took < 8, (path, took)
+            if path != REQUESTS[0][0]:
+                assert took < 1, (path, took)  # held down: no new attempt to connect
 
 
 def test_a_database_that_never_answers_is_a_503_within_seconds(tmp_path, black_hole):
@@ -120,19 +125,26 @@ def test_a_cache_that_refuses_connections_is_a_503_at_once(tmp_path, black_hole)
     assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
 
 
+@pytest.fixture
+def outage_state():
+    """The middleware's per-process memory of a service held down, cleared for the next test."""
+    yield outage._down_until
+    outage._down_until.clear()
+
+
 @pytest.mark.parametrize(("path", "body"), [
     ("/strategy/webhook/abc", {"status": "error", "message": "The database is unavailable or not answering; "
                                                             "try again shortly."}),
     ("/api/accounts/", {"detail": "The database is unavailable or not answering; try again shortly."}),
 ])
-def test_the_middleware_answers_each_api_in_its_own_shape(path, body):
+def test_the_middleware_answers_each_api_in_its_own_shape(outage_state, path, body):
     middleware = OutageMiddleware(lambda request: None)
     response = middleware.process_exception(RequestFactory().post(path), OperationalError("timeout expired"))
     assert response.status_code == 503
     assert json.loads(response.content) == body
 
 
-def test_pages_and_other_errors_are_left_to_django():
+def test_pages_and_other_errors_are_left_to_django(outage_state):
     middleware = OutageMiddleware(lambda request: None)
     assert middleware.process_exception(RequestFactory().get("/accounts/"), OperationalError()) is None
     assert middleware.process_exception(RequestFactory().get("/api/orders/"), ValueError()) is None
@@ -162,3 +174,27 @@ def test_statements_are_cancelled_past_the_statement_timeout_as_an_outage():
             cancelled = exc
         transaction.set_rollback(True)
     assert unavailable(cancelled) == "database"
+
+
+def test_a_service_held_down_answers_at_once_until_the_hold_ends(outage_state, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(outage.time, "monotonic", lambda: now[0])
+    reached = []
+    middleware = OutageMiddleware(lambda request: reached.append(request.path) or "the view's answer")
+    outage.answer("/api/v1/funds", "cache", RedisConnectionError("Connection refused"))
+    assert middleware(RequestFactory().post("/api/v1/funds")).status_code == 503
+    assert middleware(RequestFactory().get("/api/orders/")).status_code == 503
+    assert middleware(RequestFactory().get("/accounts/")) == "the view's answer"  # pages are not held
+    now[0] += outage.OUTAGE_HOLD_SECONDS + 0.1
+    assert middleware(RequestFactory().post("/api/v1/funds")) == "the view's answer"
+    assert reached == ["/accounts/", "/api/v1/funds"]
+
+
+@pytest.mark.django_db
+def test_a_failed_statement_on_a_live_connection_holds_nothing(outage_state):
+    from django.db import connection
+
+    connection.ensure_connection()
+    response = outage.answer("/api/v1/funds", "database", OperationalError("canceling statement due to timeout"))
+    assert response.status_code == 503
+    assert outage.held_down() is None

@@ -125,11 +125,8 @@ class OpenAlgoView(APIView):
         if isinstance(exc, exceptions.APIException):
             return error(str(exc.detail), exc.status_code)
         service = outage.unavailable(exc)
-        if service:
-            outage.log_outage(self.request.path, service, exc)
-            response = error(outage.message(service), 503)
-            response["Retry-After"] = str(outage.RETRY_AFTER_SECONDS)
-            return response
+        if service:  # the database or the cache cannot be reached: 503, no traceback
+            return outage.answer(self.request.path, service, exc)
         log.exception("Unhandled error in %s", type(self).__name__)
         return error("Internal error; the fault has been logged.", 500)
 
