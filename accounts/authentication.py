@@ -20,10 +20,9 @@ def raw_key_from(request: Request) -> str | None:
     if scheme.lower() == "api-key" and value:
         return value.strip()
     if request.method in ("POST", "PUT", "PATCH"):
-        try:
-            data = request.data
-        except exceptions.ParseError:
-            return None
+        # A body that does not parse, or that the parser refuses (core.parsers), raises ParseError here,
+        # before any key is looked up: the client gets the 400 that names the problem.
+        data = request.data
         if isinstance(data, dict):
             value = data.get("apikey")
             if isinstance(value, str) and value:

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every response (see Security below)
+    # 503 JSON on the APIs when the database or the cache cannot be reached (its process_exception).
+    "core.outage.OutageMiddleware",
     # Serves the admin's static files from gunicorn too, so the embedded default needs no proxy.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -109,9 +111,18 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server, worker and beat read while one of them writes.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20,
+        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+         "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=20.0),  # seconds a writer waits for the lock
          "transaction_mode": "IMMEDIATE"}
     )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that accepts connections but never answers would hold each request for psycopg's default
+    # 130 s: fail fast instead (the APIs answer 503, core.outage). Values in the URL's query win.
+    _pg = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+    _statement_ms = int(env.float("DB_STATEMENT_TIMEOUT", default=30.0) * 1000)
+    if _statement_ms > 0 and "statement_timeout" not in _pg.get("options", ""):
+        _pg["options"] = f"{_pg.get('options', '')} -c statement_timeout={_statement_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------------------
@@ -122,7 +133,12 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="algodesk"),
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # Seconds to connect and to wait for an answer: past them the APIs answer 503 (core.outage).
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_TIMEOUT", default=2.0),
+                "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=2.0),
+            },
         }
     }
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -221,6 +237,9 @@ REST_FRAMEWORK = {
     # What the credential may do (an API key's mode, a session's second factor) beside who it is.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated",
                                    "accounts.permissions.CredentialPermission"],
+    # DRF's parsers, JSON's behind a check that refuses NUL, lone surrogates and deep nesting (core.parsers).
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend",
                                 "rest_framework.filters.OrderingFilter"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "config.renderers.BrowsableAPIRenderer"],

@@ -9,6 +9,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import django_filters as filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from brokers.models import Exchange, Instrument, InstrumentType, TradingAccount
@@ -34,10 +35,21 @@ class UpperCharFilter(filters.CharFilter):
         return super().filter(qs, value.strip().upper() if value else value)
 
 
+class IdFilter(filters.NumberFilter):
+    """A row id: a whole number a 64-bit key can hold (past it the database overflows: a 500, not a 400)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class AccountFilterSet(filters.FilterSet):
     """`account_id` (the key) and `account` (the account's name, the human key)."""
 
-    account_id = filters.NumberFilter(field_name="account_id")
+    account_id = IdFilter(field_name="account_id")
     account = filters.CharFilter(field_name="account__name")
     exchange = filters.ChoiceFilter(choices=Exchange.choices)
     symbol = UpperCharFilter(field_name="symbol")
@@ -77,7 +89,7 @@ class OrderFilter(AccountFilterSet):
 
 
 class TradeFilter(AccountFilterSet):
-    order_id = filters.NumberFilter(field_name="order_id")
+    order_id = IdFilter(field_name="order_id")
     order = filters.CharFilter(field_name="order__broker_order_id", label="The order's broker order id")
     date = DayFilter(field_name="traded_at")
 

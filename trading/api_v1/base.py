@@ -10,8 +10,8 @@ import logging
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, permissions, serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +21,8 @@ from accounts.authentication import INVALID_KEY_MESSAGE, ApiKeyAuthentication
 from accounts.models import Capability
 from accounts.permissions import CredentialPermission
 from accounts.ratelimit import ScopedRateThrottle
+from core import outage
+from core.parsers import SafeJSONParser, UnsafeInput
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ class OpenAlgoView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "api"
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     capability = Capability.READ
     serializer_class: type[serializers.Serializer] | None = None
 
@@ -108,6 +110,8 @@ class OpenAlgoView(APIView):
         if isinstance(exc, exceptions.Throttled):
             wait = int(exc.wait or 1)
             return error(f"Rate limit exceeded. Try again in {wait} second(s).", 429, retry_after=wait)
+        if isinstance(exc, UnsafeInput):
+            return error(exc.message, 400)
         if isinstance(exc, exceptions.ParseError):
             return error("The request body is not valid JSON.", 400)
         if isinstance(exc, exceptions.UnsupportedMediaType):
@@ -120,10 +124,14 @@ class OpenAlgoView(APIView):
             return error(first_error(exc.detail), 400)
         if isinstance(exc, exceptions.APIException):
             return error(str(exc.detail), exc.status_code)
+        service = outage.unavailable(exc)
+        if service:  # the database or the cache cannot be reached: 503, no traceback
+            return outage.answer(self.request.path, service, exc)
         log.exception("Unhandled error in %s", type(self).__name__)
         return error("Internal error; the fault has been logged.", 500)
 
 
+@csrf_exempt  # no form posts here: a POST to a wrong path is a 404, not Django's HTML CSRF page
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
-    """Unknown /api/v1/ paths answer in OpenAlgo's shape, not Django's HTML 404."""
+    """Unknown /api/v1/ paths answer in OpenAlgo's shape, not Django's HTML 404, whatever the method."""
     return JsonResponse({"status": "error", "message": f"Unknown API path /api/v1/{rest}"}, status=404)
