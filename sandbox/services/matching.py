@@ -3,7 +3,8 @@
 When a price changes, one query finds that instrument's resting orders the price crosses (the
 crossing test is in SQL, over the (status, exchange, symbol) index); the periodic sweep does the same
 for every instrument in one query joined to the price table. The cost grows with the orders that
-fill, not with the orders that rest. Each fill then runs in its own transaction under the owner's funds lock.
+fill, not with the orders that rest. Each user's crossed orders then fill in one transaction under their
+funds lock (in batches), and the trading book's rows for them follow in the same commit (tradebook.follow).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.db import connection
 from django.db.models import F, Q
 
 from sandbox.models import RESTING, Action, OrderStatus, PriceType, SandboxConfig, SandboxOrder
-from sandbox.services import instruments
+from sandbox.services import instruments, tradebook
 from sandbox.services.config import get_config
 from sandbox.services.fills import execute
 from sandbox.services.funds import locked_funds
@@ -70,12 +71,33 @@ def crossed_orders(exchange: str, symbol: str, ltp: Decimal) -> list[tuple[int, 
         return cursor.fetchall()
 
 
-def _match_one(pk: int, user_id: int, quote: PriceQuote, config: SandboxConfig,
-               spec: instruments.InstrumentSpec) -> int:
+BATCH = 200  # crossed orders of one user matched in one transaction (one trading-book write per batch)
+
+
+def _match_user(user_id: int, pks: list[int], quote_of, config: SandboxConfig, spec_of) -> int:
+    """Match one user's crossed orders (oldest first) in one transaction under their funds lock; the
+    trading book takes the changed orders' state in the same commit. Returns fills."""
+    fills = 0
     with locked_funds(user_id) as funds:
         # Re-read under the lock: a cancel or another sweep may have got there first.
-        order = SandboxOrder.objects.select_for_update().filter(pk=pk, status__in=RESTING).first()
-        return execute(funds, order, quote, config, fresh=False, spec=spec) if order is not None else 0
+        orders = list(SandboxOrder.objects.select_for_update().filter(pk__in=pks, status__in=RESTING).order_by("id"))
+        changed = []
+        for order in orders:
+            before = (order.status, order.filled_quantity)
+            fills += execute(funds, order, quote_of(order), config, fresh=False, spec=spec_of(order))
+            if (order.status, order.filled_quantity) != before:
+                changed.append(order)
+        tradebook.follow(user_id, changed, reason="sandbox_match", why="matched at the market price")
+    return fills
+
+
+def _match(crossed: list[tuple[int, int]], quote_of, config: SandboxConfig, spec_of) -> int:
+    """(order id, user id) pairs, oldest first: one transaction per user and batch of BATCH."""
+    by_user: dict[int, list[int]] = {}
+    for pk, user_id in crossed:
+        by_user.setdefault(user_id, []).append(pk)
+    return sum(_match_user(user_id, pks[i:i + BATCH], quote_of, config, spec_of)
+               for user_id, pks in by_user.items() for i in range(0, len(pks), BATCH))
 
 
 def match_instrument(exchange: str, symbol: str, quote: PriceQuote | None = None) -> int:
@@ -88,7 +110,7 @@ def match_instrument(exchange: str, symbol: str, quote: PriceQuote | None = None
         return 0
     # One read of the configuration and the instrument for the whole match.
     config, spec = get_config(), instruments.spec(exchange, symbol)
-    return sum(_match_one(pk, user_id, quote, config, spec) for pk, user_id in crossed)
+    return _match(crossed, lambda order: quote, config, lambda order: spec)
 
 
 @dataclass
@@ -111,10 +133,13 @@ def sweep(limit: int = 5000) -> SweepResult:
     if crossed:
         quotes = stored_quotes(list({(ex, sym) for _, _, ex, sym in crossed}))
         config, specs = get_config(), {}  # read once per sweep, not once per order
-        for pk, user_id, exchange, symbol in crossed:
-            quote = quotes.get((exchange, symbol))
-            if quote is not None:
-                if (exchange, symbol) not in specs:
-                    specs[exchange, symbol] = instruments.spec(exchange, symbol)
-                result.fills += _match_one(pk, user_id, quote, config, specs[exchange, symbol])
+
+        def spec_of(order: SandboxOrder) -> instruments.InstrumentSpec:
+            key = (order.exchange, order.symbol)
+            if key not in specs:
+                specs[key] = instruments.spec(*key)
+            return specs[key]
+
+        priced = [(pk, user_id) for pk, user_id, ex, sym in crossed if (ex, sym) in quotes]
+        result.fills = _match(priced, lambda order: quotes[order.exchange, order.symbol], config, spec_of)
     return result

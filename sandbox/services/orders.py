@@ -27,7 +27,7 @@ from sandbox.models import (
     group_of,
 )
 from sandbox.services import config as config_service
-from sandbox.services import instruments, prices
+from sandbox.services import instruments, prices, tradebook
 from sandbox.services.config import get_config
 from sandbox.services.fills import (
     HoldingsShort,
@@ -325,6 +325,7 @@ def modify_order(user_id: int, order_id: str, *, quantity: Decimal, price_type: 
         order.save()
         execute(funds, order, quote, config, fresh=True, position=position or new_position(user_id, order),
                 spec=spec)
+        tradebook.follow(user_id, [order], reason="sandbox_modify", why="modified")
     return order
 
 
@@ -338,4 +339,5 @@ def cancel_order(user_id: int, order_id: str, *, reason: str = "") -> SandboxOrd
         if reason:
             order.rejection_reason = reason[:200]
         order.save(update_fields=["margin_blocked", "status", "rejection_reason", "updated_at"])
+        tradebook.follow(user_id, [order], reason="sandbox_cancel", why=reason or "at the client's request")
     return order

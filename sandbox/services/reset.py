@@ -14,11 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from sandbox.models import LedgerKind, SandboxHolding, SandboxOrder, SandboxPosition, SandboxTrade
+from sandbox.services import tradebook
 from sandbox.services.config import get_config
 from sandbox.services.funds import lock_funds, write_ledger
 from sandbox.services.money import ZERO
-from trading.models import OPEN_STATUSES, EventLevel, Order, OrderEvent, OrderStatus
-from trading.services.records import status_of
+from trading.models import OrderStatus
 
 RESET_CANCEL_MESSAGE = "Cancelled by a sandbox reset: the sandbox order book was emptied."
 
@@ -43,35 +43,24 @@ def close_book_orders(user_id: int, now: datetime) -> int:
     """Close the user's analyze-mode orders in the trading book that still say open; returns how many.
 
     Each takes its sandbox order's last state when that was final (complete, cancelled, rejected: the
-    book had not caught up), else CANCELLED with what had filled so far; each gets an order event.
-    Called inside the reset's transaction, before the sandbox's orders are deleted and after its funds
-    are locked: an order placed meanwhile waits for that lock, so it is closed here or placed afresh.
+    book had not caught up), else CANCELLED with what had filled so far (tradebook.book_status, the one
+    mapping); each gets an order event. Called inside the reset's transaction, before the sandbox's
+    orders are deleted and after its funds are locked: an order placed meanwhile waits for that lock,
+    so it is closed here or placed afresh.
     """
-    orders = list(Order.objects.select_for_update().filter(user_id=user_id, is_analyze=True,
-                                                           status__in=OPEN_STATUSES).order_by("pk"))
-    if not orders:
+    rows = tradebook.open_rows(user_id)
+    if not rows:
         return 0
     in_sandbox = {o.order_id: o for o in SandboxOrder.objects.filter(
-        user_id=user_id, order_id__in=[o.broker_order_id for o in orders if o.broker_order_id])}
-    events = []
-    for order in orders:
-        last = in_sandbox.get(order.broker_order_id)
-        final = OrderStatus(status_of(last.status)) if last is not None else OrderStatus.CANCELLED
-        if final not in (OrderStatus.COMPLETE, OrderStatus.CANCELLED, OrderStatus.REJECTED):
-            final = OrderStatus.CANCELLED
-        fields = {"status": final, "updated_at": now}
-        if last is not None and last.filled_quantity:
-            fields.update(filled_quantity=last.filled_quantity, average_price=last.average_price)
-        if final == OrderStatus.REJECTED and last is not None:
-            fields["rejection_reason"] = last.rejection_reason or order.rejection_reason
-        Order.objects.filter(pk=order.pk).update(**fields)
-        message = (RESET_CANCEL_MESSAGE if final == OrderStatus.CANCELLED
-                   else f"Closed by a sandbox reset as the sandbox last had it: {final.label.lower()}.")
-        events.append(OrderEvent(order=order, level=EventLevel.INFO, message=message, created_at=now,
-                                 data={"reason": "sandbox_reset", "status": str(final),
-                                       "filled_quantity": str(fields.get("filled_quantity", order.filled_quantity))}))
-    OrderEvent.objects.bulk_create(events)
-    return len(orders)
+        user_id=user_id, order_id__in=[row.broker_order_id for row in rows if row.broker_order_id])}
+    return tradebook.write(rows, in_sandbox, reason="sandbox_reset", why="reset", now=now, closing=True,
+                           message=_reset_message)
+
+
+def _reset_message(row, status) -> str:
+    if status == OrderStatus.CANCELLED:
+        return RESET_CANCEL_MESSAGE
+    return f"Closed by a sandbox reset as the sandbox last had it: {status.label.lower()}."
 
 
 def reset_all(batch: int = 200) -> int:
