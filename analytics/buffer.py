@@ -99,18 +99,21 @@ class LogBuffer:
             self._thread.start()
 
     def _run(self) -> None:
-        from django.db import close_old_connections
+        from django.db import close_old_connections, connections
 
         interval = settings.LOG_FLUSH_SECONDS
         me = threading.current_thread()
-        while self._thread is me:  # a stop() or a fork replaces it
-            self._wake.wait(interval)
-            self._wake.clear()
-            self.flush()
-            try:
-                close_old_connections()  # drop a broken or expired connection before the next batch
-            except Exception as exc:
-                log.warning("analytics: log writer's connection: %s: %s", type(exc).__name__, str(exc)[:200])
+        try:
+            while self._thread is me:  # a stop() or a fork replaces it
+                self._wake.wait(interval)
+                self._wake.clear()
+                self.flush()
+                try:
+                    close_old_connections()  # drop a broken or expired connection before the next batch
+                except Exception as exc:
+                    log.warning("analytics: log writer's connection: %s: %s", type(exc).__name__, str(exc)[:200])
+        finally:
+            connections.close_all()  # this thread's own connections
 
     def stop(self) -> None:
         """End the writing thread after its current pass (tests; a process's exit needs no call)."""
