@@ -112,13 +112,18 @@ def main() -> None:
         rows_before = TrafficLog.objects.count(), ApiLog.objects.count()
         on: list[float] = []
         off: list[float] = []
+        paired: list[float] = []  # per round: p50 with logging - p50 without (drift cancels within a round)
         errors = 0
         for number in range(args.rounds):
             order = [(logged_url, on), (plain_url, off)]
+            medians = {}
             for url, into in order if number % 2 == 0 else reversed(order):
                 latencies, _, failed = run_load(url, "/api/v1/placeorder", order_bodies(keys, args.per_round))
-                into.extend(v * 1000 for v in latencies)
+                ms = [v * 1000 for v in latencies]
+                into.extend(ms)
+                medians[url] = pct(ms, 50)
                 errors += failed
+            paired.append(medians[logged_url] - medians[plain_url])
         time.sleep(3)  # the logged server's writer writes its last batch
         rows = TrafficLog.objects.count() - rows_before[0], ApiLog.objects.count() - rows_before[1]
     finally:
@@ -128,6 +133,8 @@ def main() -> None:
     print(line("placeorder, logging off", off))
     print(f"cost of logging: p50 {pct(on, 50) - pct(off, 50):+.3f} ms  p90 {pct(on, 90) - pct(off, 90):+.3f} ms  "
           f"p99 {pct(on, 99) - pct(off, 99):+.3f} ms  (target: at most 0.3 ms at p50); {errors} errors")
+    print(f"paired by round: median of the rounds' p50 differences {pct(paired, 50):+.3f} ms "
+          f"(rounds' range {min(paired):+.3f} to {max(paired):+.3f})")
     print(f"rows written by the logged server: {rows[0]} traffic, {rows[1]} API (expected {len(on)} each)")
     on_path, writer = request_path_cost(2000)
     print(f"in process: the middleware's hand-over {on_path:.1f} µs per request; the writer {writer:.1f} µs per "
