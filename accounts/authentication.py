@@ -2,6 +2,7 @@
 `Authorization: Api-Key <key>`."""
 from __future__ import annotations
 
+from django.dispatch import Signal
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -9,6 +10,10 @@ from accounts import ratelimit
 from accounts.services import apikeys
 
 INVALID_KEY_MESSAGE = "Invalid openalgo apikey"
+
+# Sent with `request` for every request carrying a key that does not verify (analytics counts them per IP
+# toward a ban). A signal, so accounts depends on no app that listens.
+invalid_api_key = Signal()
 
 
 def raw_key_from(request: Request) -> str | None:
@@ -39,6 +44,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         found = apikeys.verify_with_user(raw)
         if found is None:
+            invalid_api_key.send(sender=type(self), request=request)
             # Guessing keys costs an Argon2 verify each: bad keys are counted per client IP.
             wait = ratelimit.check("invalid_key", ratelimit.ip_identity(request))
             if wait is not None:

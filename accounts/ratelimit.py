@@ -16,6 +16,8 @@ from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from core.clientip import client_ip
+
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
             "d": 86400, "day": 86400}
 
@@ -94,7 +96,7 @@ def check(scope: str, identity: str) -> int | None:
 
 
 def ip_identity(request: HttpRequest) -> str:
-    return "ip" + (request.META.get("REMOTE_ADDR") or "unknown")
+    return "ip" + (client_ip(request) or "unknown")
 
 
 def identity_of(request: Request) -> str:

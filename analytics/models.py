@@ -1,1 +1,185 @@
-"""Analytics models."""
+"""Logs (traffic, API, system), the IP-ban trackers, IP bans and the never-ban list.
+
+The logs and the trackers (analytics.routers.LOG_MODELS) live in the logs database: their own database
+when LOGS_DATABASE_URL is set, a second SQLite file on the embedded default, else the default one. They
+carry user ids and names, never foreign keys: a row may sit in another database than the users.
+Bans and the allow-list stay in the default database, beside the users they protect, and are read
+through the shared cache (analytics.bans).
+"""
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class TrafficLog(models.Model):
+    """One HTTP request: who, what, how it ended and how long it took. Written in batches (analytics.buffer)."""
+
+    timestamp = models.DateTimeField(default=timezone.now)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=512, help_text="Without the query string; long random segments redacted.")
+    status = models.PositiveSmallIntegerField()
+    duration_ms = models.FloatField()
+    host = models.CharField(max_length=255, blank=True)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True)
+    request_size = models.PositiveIntegerField(null=True, blank=True)
+    response_size = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="The exception a view raised, if any (redacted).")
+
+    class Meta:
+        indexes = [
+            # the admin's and the dashboard's "latest first", by time range
+            models.Index(fields=["timestamp"], name="traffic_time"),
+            # "what did this address do" (bans are decided per address)
+            models.Index(fields=["client_ip", "timestamp"], name="traffic_ip_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"
+
+
+class ApiLog(models.Model):
+    """One call of /api/v1/, /api/ or a webhook, with redacted, bounded request and response bodies."""
+
+    timestamp = models.DateTimeField(default=timezone.now)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True)
+    key_prefix = models.CharField(max_length=16, blank=True, help_text="The public prefix of a verified key.")
+    method = models.CharField(max_length=10)
+    endpoint = models.CharField(max_length=512)
+    status = models.PositiveSmallIntegerField()
+    duration_ms = models.FloatField()
+    broker = models.CharField(max_length=32, blank=True)
+    query = models.TextField(blank=True)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "API log"
+        indexes = [
+            models.Index(fields=["timestamp"], name="apilog_time"),
+            # a user's own calls, latest first (the trader's API and the admin's filter)
+            models.Index(fields=["user_id", "timestamp"], name="apilog_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.endpoint} {self.status}"
+
+
+class SystemLog(models.Model):
+    """A WARNING or worse from Python's logging, in any process (web, worker, beat, commands)."""
+
+    timestamp = models.DateTimeField(default=timezone.now)
+    level = models.CharField(max_length=10)
+    component = models.CharField(max_length=200, help_text="The logger's name.")
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["timestamp"], name="systemlog_time"),
+                   models.Index(fields=["level", "timestamp"], name="systemlog_level_time")]
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.component}: {self.message[:60]}"
+
+
+class DailyTracker(models.Model):
+    """A count per client address per day; past its limit (analytics.bans.limit_for) the address is banned."""
+
+    ip = models.GenericIPAddressField()
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField(default=timezone.now)
+    last_at = models.DateTimeField(default=timezone.now)
+    last_path = models.CharField(max_length=512, blank=True)
+
+    class Meta:
+        abstract = True
+        constraints = [models.UniqueConstraint(fields=["ip", "day"], name="%(class)s_ip_day")]
+        indexes = [models.Index(fields=["day"], name="%(class)s_day")]  # the daily clean-up
+
+    def __str__(self) -> str:
+        return f"{self.ip} {self.day}: {self.count}"
+
+
+class NotFoundTracker(DailyTracker):
+    """Not-found answers per client address per day (IP_BAN_NOT_FOUND_LIMIT)."""
+
+    class Meta(DailyTracker.Meta):
+        verbose_name = "not-found tracker"
+
+
+class InvalidKeyTracker(DailyTracker):
+    """Requests with an invalid API key per client address per day (IP_BAN_INVALID_KEY_LIMIT)."""
+
+    class Meta(DailyTracker.Meta):
+        verbose_name = "invalid-API-key tracker"
+
+
+class BanSource(models.TextChoices):
+    SYSTEM = "system", "System"
+    OPERATOR = "operator", "Operator"
+
+
+class IpBanQuerySet(models.QuerySet):
+    def active(self, now=None) -> IpBanQuerySet:
+        now = now or timezone.now()
+        return self.filter(models.Q(is_permanent=True) | models.Q(expires_at__gt=now))
+
+
+class IpBan(models.Model):
+    """A banned client address. The row stays after the ban ends (expiry or an operator's lift): its
+    ban_count is what makes the IP_BAN_PERMANENT_AFTER-th ban permanent."""
+
+    ip = models.GenericIPAddressField(unique=True)
+    reason = models.CharField(max_length=255)
+    ban_count = models.PositiveIntegerField(default=1)
+    banned_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty for a permanent ban.")
+    is_permanent = models.BooleanField(default=False)
+    created_by = models.CharField(max_length=16, choices=BanSource.choices, default=BanSource.OPERATOR)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.CharField(max_length=150, blank=True)
+
+    objects = IpBanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "IP ban"
+        indexes = [models.Index(fields=["expires_at"], name="ipban_expires")]  # active bans, expiry clean-up
+
+    def __str__(self) -> str:
+        return self.ip
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_permanent or (self.expires_at is not None and self.expires_at > timezone.now())
+
+
+class AllowedIp(models.Model):
+    """An address or network that is never banned (with loopback and settings.IP_BAN_ALLOWLIST): the
+    reverse proxy's address, the office, a monitoring probe."""
+
+    network = models.CharField(max_length=64, unique=True, help_text="An address (10.0.0.5) or a network "
+                                                                      "(10.0.0.0/24).")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "never-banned address"
+        verbose_name_plural = "never-banned addresses"
+
+    def __str__(self) -> str:
+        return self.network
+
+    def clean(self) -> None:
+        import ipaddress
+
+        from django.core.exceptions import ValidationError
+
+        try:
+            self.network = str(ipaddress.ip_network(self.network.strip(), strict=False))
+        except ValueError:
+            raise ValidationError({"network": "Enter an IP address or a network such as 10.0.0.0/24."}) from None

@@ -73,8 +73,12 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every response (see Security below)
     # 503 JSON on the APIs when the database or the cache cannot be reached (its process_exception).
     "core.outage.OutageMiddleware",
+    # 403 for a banned address before any other work (one cache read; nothing above it touches the database).
+    "analytics.middleware.IpBanMiddleware",
     # Serves the admin's static files from gunicorn too, so the embedded default needs no proxy.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Traffic and API logs (buffered, written off the request path), not-found counting for bans.
+    "analytics.middleware.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -124,6 +128,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if _statement_ms > 0 and "statement_timeout" not in _pg.get("options", ""):
         _pg["options"] = f"{_pg.get('options', '')} -c statement_timeout={_statement_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Traffic, API and system logs (analytics.routers): their own database with LOGS_DATABASE_URL; on the SQLite
+# default a second file, so log writes never hold the orders' write lock; on PostgreSQL without it, default.
+if env.str("LOGS_DATABASE_URL", default=""):
+    DATABASES["logs"] = env.db("LOGS_DATABASE_URL")
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["logs"] = {**DATABASES["default"], "NAME": str(VAR_DIR / "logs.sqlite3"),
+                         "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {}))}
+if "logs" in DATABASES:
+    DATABASES["logs"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+DATABASE_ROUTERS = ["analytics.routers.LogsRouter"]
 
 # --- Cache and Celery -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -294,10 +308,37 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"},
+                 # WARNING and above into the system log (analytics.handlers), redacted, written off the caller.
+                 "system_log": {"class": "analytics.handlers.SystemLogHandler",
+                                "level": env.str("SYSTEM_LOG_LEVEL", default="WARNING")}},
+    "root": {"handlers": ["console", "system_log"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Analytics: logs and IP bans (README, "Logs and IP bans") -----------------------------------
+TRAFFIC_LOG_ENABLED = env.bool("TRAFFIC_LOG_ENABLED", default=True)
+API_LOG_ENABLED = env.bool("API_LOG_ENABLED", default=True)
+API_LOG_PREFIXES = env.list("API_LOG_PREFIXES", default=["/api/", "/strategy/webhook/", "/chartink/webhook/"])
+API_LOG_BODY_LIMIT = env.int("API_LOG_BODY_LIMIT", default=4096)  # characters kept of each body, after redaction
+API_LOG_CAPTURE_LIMIT = 64 * 1024  # bytes: a larger body is logged by its size (redaction parses the whole)
+LOG_FLUSH_SECONDS = env.float("LOG_FLUSH_SECONDS", default=1.0)  # 0: no thread, analytics.buffer.flush() by hand
+LOG_FLUSH_BATCH = env.int("LOG_FLUSH_BATCH", default=500)
+LOG_BUFFER_MAX = env.int("LOG_BUFFER_MAX", default=20_000)  # records waiting per process; more are dropped
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])  # addresses/networks whose X-Forwarded-For is read
+IP_BANS_ENABLED = env.bool("IP_BANS_ENABLED", default=True)
+IP_BAN_NOT_FOUND_LIMIT = env.int("IP_BAN_NOT_FOUND_LIMIT", default=50)  # per address per day; 0 = never
+# Not-found answers that never count: what browsers ask for on their own, and missing static files.
+IP_BAN_NOT_FOUND_IGNORE = env.list("IP_BAN_NOT_FOUND_IGNORE", default=[
+    "/favicon.ico", "/robots.txt", "/apple-touch-icon", "/static/", "/.well-known/"])
+IP_BAN_INVALID_KEY_LIMIT = env.int("IP_BAN_INVALID_KEY_LIMIT", default=20)
+IP_BAN_HOURS = env.float("IP_BAN_HOURS", default=24.0)
+IP_BAN_PERMANENT_AFTER = env.int("IP_BAN_PERMANENT_AFTER", default=3)  # the third ban is permanent; 0 = never
+IP_BAN_ALLOWLIST = env.list("IP_BAN_ALLOWLIST", default=[])  # never banned, with loopback and the admin's list
+IP_BAN_CACHE_SECONDS = env.int("IP_BAN_CACHE_SECONDS", default=300)
+if LOG_BUFFER_MAX < 1 or LOG_FLUSH_BATCH < 1 or API_LOG_BODY_LIMIT < 0 or IP_BAN_HOURS <= 0:
+    raise ImproperlyConfigured("LOG_BUFFER_MAX and LOG_FLUSH_BATCH must be at least 1, API_LOG_BODY_LIMIT at "
+                               "least 0 and IP_BAN_HOURS more than 0.")
 
 # --- Trading ----------------------------------------------------------------------------------
 # Broker adapters by name (dotted paths): adding a broker is adding a module and a line here.

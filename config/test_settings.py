@@ -16,5 +16,8 @@ if "ALGODESK_VAR_DIR" not in os.environ or os.environ.get("ALGODESK_TEST_SCRATCH
     atexit.register(shutil.rmtree, _scratch, ignore_errors=True)
     os.environ["ALGODESK_VAR_DIR"] = os.environ["ALGODESK_TEST_SCRATCH"] = _scratch
 os.environ.setdefault("ENFORCE_MARKET_HOURS", "false")
+# No log-writing thread: records wait in memory until a test calls analytics.buffer.flush() (which writes
+# inside the test's transaction) and are discarded after each test (tests/conftest.py).
+os.environ.setdefault("LOG_FLUSH_SECONDS", "0")
 
 from config.settings import *  # noqa: F403

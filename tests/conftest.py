@@ -65,6 +65,16 @@ def _clean_cache():
     _clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _discard_log_records():
+    """Log records wait in memory in tests (LOG_FLUSH_SECONDS=0); none crosses into the next test."""
+    from analytics import buffer
+
+    buffer.buffer.discard()
+    yield
+    buffer.buffer.discard()
+
+
 @pytest.fixture
 def rate_window(monkeypatch):
     """Pin the rate limiter's clock one second into the current hour, so a test's requests fall in one

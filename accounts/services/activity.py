@@ -6,12 +6,13 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.models import ActivityLog
+from core.clientip import client_ip as core_client_ip
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return core_client_ip(request)
 
 
 def log_activity(action: str, *, user: Any = None, request: HttpRequest | None = None, actor: Any = None,

@@ -176,9 +176,10 @@ def test_an_order_answer_says_what_the_broker_and_the_platform_cost(trader):
     assert float(row.overhead_ms) <= platform
 
 
-def test_a_warm_placeorder_costs_four_cache_round_trips(trader, monkeypatch):
-    """The key (with its user); the limits, today's counter, analyze mode and the instrument; the sandbox's
-    configuration, spec and quote (shared with the risk check's valuation); today's counter again (+1)."""
+def test_a_warm_placeorder_costs_five_cache_round_trips(trader, monkeypatch):
+    """The IP-ban list (analytics, before any other work); the key (with its user); the limits, today's
+    counter, analyze mode and the instrument; the sandbox's configuration, spec and quote (shared with the
+    risk check's valuation); today's counter again (+1)."""
     from django.core.cache import caches
 
     trader.post("placeorder", order())  # warms every entry
@@ -199,7 +200,7 @@ def test_a_warm_placeorder_costs_four_cache_round_trips(trader, monkeypatch):
     for name in ("get", "get_many", "set", "set_many", "add", "incr", "delete", "delete_many"):
         monkeypatch.setattr(cache, name, counted(name, getattr(cache, name)))
     assert trader.post("placeorder", order()).status_code == 200
-    assert calls == ["get_many", "get_many", "get_many", "incr"], calls
+    assert calls == ["get_many", "get_many", "get_many", "get_many", "incr"], calls
 
 
 def test_a_sandbox_failure_that_is_not_a_repeat_is_recorded_rejected_and_leaves_no_fill(trader, monkeypatch):
