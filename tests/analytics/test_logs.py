@@ -219,3 +219,17 @@ def test_logs_are_routed_to_the_logs_database_and_bans_stay_with_the_users(setti
         tables = connections["logs"].introspection.table_names()
         assert "analytics_trafficlog" in tables
         assert "trading_order" not in tables
+
+
+@pytest.mark.django_db(databases=ALL, transaction=True)
+def test_manage_py_migrate_migrates_the_logs_database_too(capsys):
+    """From the command line without --database: both databases (call_command and --database: one)."""
+    from analytics.management.commands.migrate import Command
+
+    Command().run_from_argv(["manage.py", "migrate", "--plan"])
+    both = capsys.readouterr().out
+    Command().run_from_argv(["manage.py", "migrate", "--plan", "--database", "default"])
+    one = capsys.readouterr().out
+    header = f"The logs database ({logs_db()}):"
+    assert (header in both) == (logs_db() != "default")
+    assert header not in one
