@@ -152,3 +152,17 @@ def test_an_id_filter_out_of_a_keys_range_is_a_400(owner, no_traceback, query):
     response = owner.client.get(f"/api/trades/?{query}", HTTP_X_API_KEY=owner.key)
     assert response.status_code == 400
     assert list(response.json()) == [query.split("=")[0]]
+
+
+@pytest.mark.parametrize(("query", "found"), [
+    ("date=0001-01-01", 0), ("date=9999-12-31", 0), ("placed_before=0403-12-21T14:01:25%2B17:09", 0),
+    ("placed_after=9999-12-31T23:59:59-23:00", 0), ("placed_after=0001-01-01T00:00%2B01:00", 1),
+    ("placed_before=0001-01-01T00:00%2B01:00", 0), ("placed_after=2000-01-01T00:00%2B17:30", 1),
+])
+def test_dates_at_the_calendars_ends_and_wide_offsets_filter_without_error(owner, no_traceback, query, found):
+    # Found by the fuzz: an OverflowError computing the IST day, and PostgreSQL refusing an offset past 15:59.
+    order = owner.v1("placeorder", ORDER).json()
+    assert order["status"] == "success"
+    response = owner.client.get(f"/api/orders/?{query}", HTTP_X_API_KEY=owner.key)
+    assert response.status_code == 200, response.content
+    assert len(response.json()["results"]) == found

@@ -67,8 +67,23 @@ class DayFilter(filters.DateFilter):
     def filter(self, qs: QuerySet, value: dt.date | None) -> QuerySet:
         if not value:
             return qs
-        start, end = ist_day_bounds(value)
+        try:
+            start, end = (bound.astimezone(dt.UTC) for bound in ist_day_bounds(value))  # as the database gets them
+        except OverflowError:  # 0001-01-01 or 9999-12-31: no trading day can be there
+            return qs.none()
         return qs.filter(**{f"{self.field_name}__gte": start, f"{self.field_name}__lt": end})
+
+
+class UtcDateTimeFilter(filters.IsoDateTimeFilter):
+    """An ISO time with any offset, compared in UTC (PostgreSQL refuses offsets past 15:59, ISO allows 23:59)."""
+
+    def filter(self, qs: QuerySet, value: dt.datetime | None) -> QuerySet:
+        if value and value.tzinfo is not None:
+            try:
+                value = value.astimezone(dt.UTC)
+            except OverflowError:  # year 1 or 9999 moved past the calendar's end: all rows or none
+                return qs if (value.year == 1) == (self.lookup_expr in ("gt", "gte")) else qs.none()
+        return super().filter(qs, value)
 
 
 class OrderFilter(AccountFilterSet):
@@ -79,8 +94,8 @@ class OrderFilter(AccountFilterSet):
     is_analyze = filters.BooleanFilter()
     kind = filters.ChoiceFilter(choices=OrderKind.choices)
     date = DayFilter(field_name="placed_at")
-    placed_after = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
-    placed_before = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    placed_after = UtcDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    placed_before = UtcDateTimeFilter(field_name="placed_at", lookup_expr="lt")
 
     class Meta:
         model = Order
