@@ -10,8 +10,8 @@ __all__ = ["Bar", "StoredInterval"]
 
 
 class StoredInterval(models.TextChoices):
-    MINUTE = "1m", "1 minute"
-    DAY = "D", "1 day"
+    MINUTE = "1m", "1m"
+    DAY = "D", "D (day)"
 
 
 class Bar(models.Model):
