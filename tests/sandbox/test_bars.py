@@ -174,3 +174,25 @@ def test_concurrent_prices_build_one_correct_bar(sbin):
     _in_threads(work, [PRICES[i::8] for i in range(8)])
     bar = Bar.objects.get()
     assert (bar.open, bar.high, bar.low) == (D("800"), max(PRICES), min(PRICES))
+
+
+def test_with_no_stored_bars_the_users_live_account_answers_history(sandbox, monkeypatch):
+    from brokers.adapters.base import Candle
+    from brokers.adapters.openalgo import OpenAlgoAdapter
+    from tests.brokers.factories import TradingAccountFactory
+
+    TradingAccountFactory(user=sandbox.user, is_primary=True)
+    asked = []
+    upstream = [Candle(ist(9, 15), D("800"), D("801"), D("799"), D("800.5"), 10)]
+
+    def live_history(adapter, exchange, symbol, interval, start, end):
+        asked.append((exchange, symbol, interval, start, end))
+        return upstream
+
+    monkeypatch.setattr(OpenAlgoAdapter, "history", live_history)
+    day = TRADING_DAY.isoformat()
+    assert sandbox.adapter.history("NSE", "SBIN", "5m", day, day) == upstream
+    assert asked == [("NSE", "SBIN", "5m", day, day)]
+    tick(9, 15, "805")  # once the store has bars for the range, they answer
+    assert [c.close for c in sandbox.adapter.history("NSE", "SBIN", "5m", day, day)] == [D("805")]
+    assert len(asked) == 1
