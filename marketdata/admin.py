@@ -2,21 +2,14 @@
 the search is an exact symbol, which the unique index's first column serves."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from brokers.models import Exchange
+from core.numbers import NumbersAdminMixin
 from marketdata.models import Bar, StoredInterval
-
-
-def price_text(value: Decimal) -> str:
-    """812.5000 -> 812.50, 76250.0000 -> 76,250.00, 0.0025 -> 0.0025: paise always, more only if present."""
-    places = max(2, -value.normalize().as_tuple().exponent)
-    return f"{value:,.{places}f}"
 
 
 class ExchangeFilter(admin.SimpleListFilter):
@@ -31,11 +24,11 @@ class ExchangeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Bar)
-class BarAdmin(admin.ModelAdmin):
+class BarAdmin(NumbersAdminMixin, admin.ModelAdmin):
     """Bars come from the price store's ticks and `manage.py bars import`; here they are read (and
     a bad one deleted), never edited, so a hand edit cannot break a bar's high/low invariant."""
 
-    list_display = ["starts", "exchange", "symbol", "interval", "open_", "high_", "low_", "close_", "volume", "oi"]
+    list_display = ["starts", "exchange", "symbol", "interval", "open", "high", "low", "close", "volume", "oi"]
     list_filter = [ExchangeFilter, "interval", ("timestamp", admin.DateFieldListFilter)]
     search_fields = ["symbol"]
     search_help_text = "Exact symbol, e.g. SBIN."
@@ -48,22 +41,6 @@ class BarAdmin(admin.ModelAdmin):
     def starts(self, bar: Bar) -> str:
         local = timezone.localtime(bar.timestamp)
         return f"{local:%Y-%m-%d}" if bar.interval == StoredInterval.DAY else f"{local:%Y-%m-%d %H:%M}"
-
-    @admin.display(description="open")
-    def open_(self, bar: Bar) -> str:
-        return price_text(bar.open)
-
-    @admin.display(description="high")
-    def high_(self, bar: Bar) -> str:
-        return price_text(bar.high)
-
-    @admin.display(description="low")
-    def low_(self, bar: Bar) -> str:
-        return price_text(bar.low)
-
-    @admin.display(description="close")
-    def close_(self, bar: Bar) -> str:
-        return price_text(bar.close)
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Bar], search_term: str):
         term = search_term.strip().upper()

@@ -2,14 +2,17 @@
 
 1-minute bars are read as stored. Longer intraday intervals group the 1-minute bars of each local
 day into buckets counted from the session open; daily bars group them by the exchange's local date
-(stored daily bars, from an import, stand for their dates). The grouping query gives each bucket's
-high, low, volume and its first and last minute; a second indexed query reads the open of each
-first minute and the close (and open interest) of each last one. Both are the ORM's public API on
-PostgreSQL and SQLite alike (the time zone conversion is Django's TruncDate/Extract with tzinfo).
+(stored daily bars, from an import, stand for their dates); weeks and months fold the daily bars.
+The grouping query gives each bucket's high, low, volume and its first and last minute; a second
+indexed query reads the open of each first minute and the close (and open interest) of each last one.
+Both are the ORM's public API on PostgreSQL and SQLite alike (the time zone conversion is Django's
+TruncDate/Extract with tzinfo).
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 from django.db.models import F, IntegerField, Max, Min, QuerySet, Sum, Value
@@ -21,7 +24,9 @@ from marketdata.services.clock import ExchangeClock, exchange_clock
 
 #: Intraday intervals served, in minutes, with OpenAlgo's names.
 INTRADAY_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "10m": 10, "15m": 15, "30m": 30, "1h": 60}
-SERVED_INTERVALS = (*INTRADAY_MINUTES, "D")
+#: Weeks (from Monday) and months: grouped from the daily candles, a few hundred a year at most.
+PERIOD_START = {"W": lambda day: day - dt.timedelta(days=day.weekday()), "M": lambda day: day.replace(day=1)}
+SERVED_INTERVALS = (*INTRADAY_MINUTES, "D", *PERIOD_START)
 
 
 class HistoryError(ValueError):
@@ -51,6 +56,8 @@ def history(exchange: str, symbol: str, interval: str, start: dt.date, end: dt.d
                 for b in _bars(exchange, symbol, StoredInterval.MINUTE, since, until).order_by("timestamp")]
     if interval == StoredInterval.DAY:
         return _daily(exchange, symbol, clock, since, until)
+    if interval in PERIOD_START:
+        return _periods(_daily(exchange, symbol, clock, since, until), PERIOD_START[interval])
     return _intraday(exchange, symbol, clock, INTRADAY_MINUTES[interval], since, until)
 
 
@@ -107,6 +114,20 @@ def _daily(exchange: str, symbol: str, clock: ExchangeClock, since: dt.datetime,
         day = clock.local_date(bar.timestamp)
         by_day[day] = Candle(daily_timestamp(day), bar.open, bar.high, bar.low, bar.close, bar.volume, bar.oi)
     return [by_day[day] for day in sorted(by_day)]
+
+
+def _periods(days: list[Candle], start_of: Callable[[dt.date], dt.date]) -> list[Candle]:
+    """Daily candles folded into weeks or months, each stamped with its first date (OpenAlgo's way)."""
+    periods: list[Candle] = []
+    for day in days:
+        stamp = daily_timestamp(start_of(day.timestamp.date()))
+        if periods and periods[-1].timestamp == stamp:
+            last = periods[-1]
+            periods[-1] = Candle(stamp, last.open, max(last.high, day.high), min(last.low, day.low), day.close,
+                                 last.volume + day.volume, day.oi)
+        else:
+            periods.append(replace(day, timestamp=stamp))
+    return periods
 
 
 def previous_close(exchange: str, symbol: str, day: dt.date) -> Decimal | None:

@@ -108,6 +108,23 @@ def test_an_imported_daily_bar_stands_for_its_date(sbin):
         (YESTERDAY, D("95"), 12345), (TRADING_DAY, D("100"), 25)]
 
 
+def test_weeks_and_months_fold_the_daily_bars(sbin):
+    # Mon 2026-11-23 .. Wed 11-25 (the tests' trading day), then Tue 12-01: two weeks, two months.
+    for day, price, volume in [(dt.date(2026, 11, 23), "100", 10), (dt.date(2026, 11, 24), "104", 30),
+                               (TRADING_DAY, "98", 35), (dt.date(2026, 12, 1), "101", 50)]:
+        tick(9, 15, price, day=day, volume=volume)
+        tick(15, 29, str(D(price) + 1), day=day, volume=volume + 5)
+    utc = dt.UTC
+    assert rows("W", dt.date(2026, 11, 23), dt.date(2026, 12, 1)) == [
+        (dt.datetime(2026, 11, 23, tzinfo=utc), D("100"), D("105"), D("98"), D("99"), 90),
+        (dt.datetime(2026, 11, 30, tzinfo=utc), D("101"), D("102"), D("101"), D("102"), 55),
+    ]
+    assert [(c[0], c[1], c[4]) for c in rows("M", dt.date(2026, 11, 1), dt.date(2026, 12, 31))] == [
+        (dt.datetime(2026, 11, 1, tzinfo=utc), D("100"), D("99")),
+        (dt.datetime(2026, 12, 1, tzinfo=utc), D("101"), D("102")),
+    ]
+
+
 def test_it_refuses_an_interval_it_does_not_aggregate(sbin):
     with pytest.raises(bars.HistoryError, match="2m"):
         bars.history("NSE", "SBIN", "2m", TRADING_DAY, TRADING_DAY)

@@ -70,12 +70,12 @@ def test_history_keeps_openalgos_json_shape(live_server, key):
         "end_date": "2026-11-25"})
     assert refused.status_code == 400
     assert refused.json() == {"status": "error", "message": "interval: 2m is not served; use one of "
-                                                            "1m, 3m, 5m, 10m, 15m, 30m, 1h, D."}
+                                                            "1m, 3m, 5m, 10m, 15m, 30m, 1h, D, W, M."}
 
 
 def test_intervals_list_what_the_store_serves(client):
     assert client.intervals() == {"status": "success", "mode": "analyze", "data": {
-        "months": [], "weeks": [], "days": ["D"], "hours": ["1h"],
+        "months": ["M"], "weeks": ["W"], "days": ["D"], "hours": ["1h"],
         "minutes": ["1m", "3m", "5m", "10m", "15m", "30m"], "seconds": []}}
 
 
