@@ -38,7 +38,7 @@ def exchange_clock(exchange: str, around: dt.date) -> ExchangeClock:
     for offset in range(_SEARCH_DAYS):
         try:
             window = calendar.session_window(exchange, around + dt.timedelta(days=offset))
-        except ValueError:  # no trading-hours template lists it
+        except (ValueError, OverflowError):  # no trading-hours template lists it; a date past 9999
             break
         if window is not None:
             start = window[0]

@@ -50,7 +50,11 @@ def history(exchange: str, symbol: str, interval: str, start: dt.date, end: dt.d
     if interval not in SERVED_INTERVALS:
         raise HistoryError(f"interval {interval!r} is not served; use one of {', '.join(SERVED_INTERVALS)}.")
     clock = exchange_clock(exchange, start)
-    since, until = clock.day_start(start), clock.day_start(end + dt.timedelta(days=1))
+    try:  # the instants must exist in UTC too (the database's): 0001-01-01 IST does not
+        since = clock.day_start(start).astimezone(dt.UTC)
+        until = clock.day_start(end + dt.timedelta(days=1)).astimezone(dt.UTC)
+    except OverflowError:
+        raise HistoryError("start_date/end_date: out of range.") from None
     if interval == StoredInterval.MINUTE:
         return [Candle(b.timestamp, b.open, b.high, b.low, b.close, b.volume, b.oi)
                 for b in _bars(exchange, symbol, StoredInterval.MINUTE, since, until).order_by("timestamp")]

@@ -83,3 +83,11 @@ def test_quotes_carry_the_days_open_high_low_and_previous_close(client):
     quote = client.quotes(symbol="SBIN", exchange="NSE")["data"]
     assert (quote["open"], quote["high"], quote["low"], quote["ltp"], quote["prev_close"]) == (
         800.0, 806.0, 798.0, 803.0, 795.5)
+
+
+@pytest.mark.parametrize(("start", "end"), [("0001-01-01", "0001-01-02"), ("9999-12-30", "9999-12-31")])
+def test_dates_at_the_ends_of_the_calendar_are_a_400(live_server, key, start, end):
+    response = httpx.post(f"{live_server.url}/api/v1/history", json={
+        "apikey": key, "symbol": "SBIN", "exchange": "NSE", "interval": "D", "start_date": start, "end_date": end})
+    assert response.status_code == 400
+    assert response.json()["message"] == "start_date/end_date: out of range."
