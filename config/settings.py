@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "accounts",
     "brokers",
     "trading",
+    "marketdata",
     "strategies",
     "sandbox",
     "analytics",

@@ -9,6 +9,7 @@ from brokers.adapters.base import (
     AdapterContext,
     BrokerAdapter,
     BrokerError,
+    Candle,
     Depth,
     DepthLevel,
     Funds,
@@ -24,6 +25,7 @@ from brokers.adapters.base import (
 )
 from sandbox.models import SandboxOrder, SandboxTrade
 from sandbox.services import books, margin, orders, prices
+from sandbox.services import history as stored_history
 from sandbox.services.config import get_config
 from sandbox.services.funds import get_funds
 from sandbox.services.instruments import InstrumentSpec
@@ -141,6 +143,13 @@ class SandboxAdapter(BrokerAdapter):
         asks = [DepthLevel(q.ask, q.ask_qty)] if q.ask > 0 else []
         return Depth(quote=self.quotes(exchange, symbol), bids=bids, asks=asks, total_buy_qty=q.bid_qty,
                      total_sell_qty=q.ask_qty)
+
+    def intervals(self) -> list[str]:
+        return stored_history.intervals()
+
+    def history(self, exchange: str, symbol: str, interval: str, start: str, end: str) -> list[Candle]:
+        """Candles from the stored bars (ticks of the price store and imports), aggregated on read."""
+        return stored_history.history(self.user_id, exchange, symbol, interval, start, end)
 
     def leverage(self, instrument_type: str, product: str, action: str) -> Decimal:
         """The sandbox's leverage for a segment and product (the /api/v1/margin estimate divides by it)."""

@@ -210,6 +210,7 @@ class Candle:
     low: Decimal
     close: Decimal
     volume: int = 0
+    oi: int = 0  # open interest at the bar's close (0 for equities)
 
 
 @dataclass(frozen=True)

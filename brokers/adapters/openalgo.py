@@ -354,7 +354,7 @@ class OpenAlgoAdapter(BrokerAdapter):
                 raise BrokerUnavailable(f"OpenAlgo server sent a candle without a timestamp: {row!r}.")
             candles.append(Candle(timestamp=when, open=dec(row.get("open"), "open"), high=dec(row.get("high"), "high"),
                                   low=dec(row.get("low"), "low"), close=dec(row.get("close"), "close"),
-                                  volume=integer(row.get("volume"), "volume")))
+                                  volume=integer(row.get("volume"), "volume"), oi=integer(row.get("oi"), "oi")))
         return candles
 
     def ping(self) -> str:

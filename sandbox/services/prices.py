@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from marketdata.services import history as bars
+from marketdata.services import ticks
 from sandbox.models import LastPrice, PriceSource
 from sandbox.services import instruments
 from sandbox.services.money import ZERO, ist_date, now, to_tick
@@ -74,8 +76,9 @@ def set_price(exchange: str, symbol: str, ltp: Any, *, bid: Any = None, ask: Any
               match: bool = True) -> PriceQuote:
     """Store a quote for one instrument and (by default) match its resting orders against it.
 
-    Prices are rounded to the instrument's tick. OHLC roll over on a new trading day (IST): the
-    previous LTP becomes prev_close. Without bid/ask the previous ones are dropped (they would be stale).
+    Prices are rounded to the instrument's tick. OHLC roll over on a new trading day (IST): prev_close
+    becomes the last close before that day (stored bars, else the previous LTP). Without bid/ask the
+    previous ones are dropped (they would be stale). Every price also lands in its 1-minute bar.
     """
     exchange, symbol = exchange.upper(), symbol.upper()
     at = at or now()
@@ -93,8 +96,10 @@ def set_price(exchange: str, symbol: str, ltp: Any, *, bid: Any = None, ask: Any
             new_day = True
         else:
             new_day = row.trading_day != day
-            if new_day:
-                row.prev_close, row.volume, row.trading_day = row.ltp, 0, day
+        if new_day:  # the last close before today: stored bars (ticks or an import), else the last LTP
+            row.prev_close = bars.previous_close(exchange, symbol, day) or (row.ltp if row.pk else ZERO)
+            row.volume, row.trading_day = 0, day
+        volume_before = row.volume
         bar_open = _positive("open", open, tick) if open is not None else None
         bar_high = _positive("high", high, tick) if high is not None else ltp_d
         bar_low = _positive("low", low, tick) if low is not None else ltp_d
@@ -109,6 +114,10 @@ def set_price(exchange: str, symbol: str, ltp: Any, *, bid: Any = None, ask: Any
             row.volume = max(int(volume), 0)
         row.source, row.updated_at = source, at
         row.save()
+        # The 1-minute bar, in the same transaction (the row lock above already orders writers of
+        # this instrument); its volume is what traded since the previous tick of the day.
+        ticks.record_tick(exchange, symbol, at, ltp_d, open=bar_open, high=bar_high, low=bar_low,
+                          volume=row.volume - volume_before)
     quote = _from_row(row)
     cache.set(cache_key(exchange, symbol), quote, settings.SANDBOX["PRICE_CACHE_SECONDS"])
     if match:

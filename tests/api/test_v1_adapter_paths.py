@@ -92,7 +92,7 @@ def test_history_rows_are_epoch_seconds_and_two_place_prices(live):
     body = live.v1("history", {"symbol": "SBIN", "exchange": "NSE", "interval": "5m", "start_date": "2026-01-27",
                                "end_date": "2026-01-27"}).json()
     assert body == {"status": "success", "data": [{"timestamp": 1769485500, "open": 800.1, "high": 805.55,
-                                                   "low": 799.0, "close": 804.46, "volume": 1200}]}
+                                                   "low": 799.0, "close": 804.46, "volume": 1200, "oi": 0}]}
     assert RecordingBroker.calls == [("history", "NSE", "SBIN", "5m", "2026-01-27", "2026-01-27")]
 
 

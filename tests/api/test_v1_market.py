@@ -76,10 +76,10 @@ def test_depth_has_five_levels_a_side(owner):
     assert (data["totalbuyqty"], data["totalsellqty"], data["ltq"]) == (120, 80, 0)
 
 
-def test_history_from_a_broker_without_history_is_501(owner):
+def test_history_in_analyze_mode_comes_from_the_sandboxs_bars(owner):
+    # The price store's bars (tests/sandbox/test_history_client.py); none were stored in January.
     response = owner.v1("history", {**SBIN, "interval": "5m", "start_date": "2026-01-01", "end_date": "2026-01-31"})
-    assert response.status_code == 501
-    assert response.json()["status"] == "error"
+    assert response.json() == {"status": "success", "mode": "analyze", "data": []}
 
 
 @pytest.mark.parametrize(("fields", "field"), [
@@ -99,7 +99,7 @@ def test_intervals_groups_what_the_broker_serves(owner):
     body = owner.v1("intervals").json()
     assert body["status"] == "success"
     assert set(body["data"]) == {"months", "weeks", "days", "hours", "minutes", "seconds"}
-    assert body["data"]["minutes"] == []  # the sandbox keeps no candles
+    assert body["data"]["minutes"] == ["1m", "3m", "5m", "10m", "15m", "30m"]  # aggregated from the sandbox's bars
 
 
 def test_intervals_are_sorted_numerically():

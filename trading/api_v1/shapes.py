@@ -244,4 +244,5 @@ def candle_dict(candle: Candle) -> dict[str, Any]:
         "low": money(candle.low),
         "close": money(candle.close),
         "volume": int(candle.volume),
+        "oi": int(candle.oi),
     }

@@ -1,0 +1,1 @@
+"""Market data services: the tick upsert, history reads and CSV import/export."""
