@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import MeView
+from analytics.api.latency import LatencyView
 from config.apidocs import SwaggerView
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("action-center/", include("trading.urls")),
     path("api/v1/", include("trading.api_v1.urls")),
     path("api/me/", MeView.as_view(), name="api-me"),
+    path("api/analytics/latency/", LatencyView.as_view(), name="api-analytics-latency"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("trading.api.urls")),  # after v1, schema and docs, so they keep their paths

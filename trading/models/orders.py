@@ -172,6 +172,11 @@ class Order(models.Model):
             models.Index(fields=["user", "placed_at"], name="order_user_placed"),
             # orderstatus / cancelorder / modifyorder: the client names the broker's order id.
             models.Index(fields=["user", "broker_order_id"], name="order_user_broker_id"),
+            # Latency reports (analytics.services.latency) over a range of placement times, all users'
+            # orders: an index-only scan of the range instead of the whole table (bench/latency.py: an
+            # operator's day out of 1,000,000 orders, 50-65 ms instead of 420-570 ms).
+            models.Index(fields=["placed_at"], include=["broker_ms", "overhead_ms", "validation_ms", "account", "user"],
+                         name="order_placed_latency"),
             # Status sync of a live account's open orders.
             models.Index(fields=["account", "status"], name="order_account_status"),
             # The reconcile's sweep of orders awaiting confirmation: only those rows (rare) are indexed.

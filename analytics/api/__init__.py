@@ -1,0 +1,1 @@
+"""/api/analytics/: a user's own analytics figures (operators see everyone's)."""

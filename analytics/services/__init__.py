@@ -1,0 +1,1 @@
+"""Analytics services: read-only figures computed from the other apps' tables."""
