@@ -127,13 +127,13 @@ def place_all(user: Any, specs: list[OrderSpec], *, source: str = OrderSource.AP
     counted, refused, repeat = 0, None, False
     try:
         with transaction.atomic():
-            limits = risk.lock(user.pk)
+            risk.lock(user.pk)
             if head.client_order_id and Order.objects.filter(user=user, client_order_id=head.client_order_id).exists():
                 repeat = True
             else:
                 try:
                     if check_risk:
-                        risk.under_lock(user.pk, specs, limits, checked, account_id=account.pk if account else None,
+                        risk.under_lock(user.pk, specs, checked, account_id=account.pk if account else None,
                                         is_analyze=analyze, reduces_risk=reduces_risk)
                         counted = len(specs)
                 except risk.Refusal as refusal:

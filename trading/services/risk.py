@@ -6,16 +6,16 @@ Two halves, so the checks hold under concurrent orders from many processes:
   cached limits), and the price a MARKET order is valued at (a quote: a broker call for a live
   account, so never inside a transaction).
 - under_lock(): inside the transaction that records the order, after lock() took the user's
-  RiskSettings row FOR (NO KEY) UPDATE: open orders, today's orders, order value, position value
+  RiskSettings row FOR NO KEY UPDATE: open orders, today's orders, order value, position value
   (the position plus the user's open and in-flight orders on the instrument in the order's
   direction) and today's loss, all read from the database's committed state. Every order of a user
   takes the same row lock before it reads or writes, so two orders of one user never pass their
   checks on the same state. On SQLite the IMMEDIATE transaction (settings) serializes writers already.
 
 A limit of 0 turns that check off (the settings model allows 0 and "refuse everything" is the kill
-switch's job). Costs under the lock: the lock itself (it reads the limits fresh), one count of open
-orders (a partial index), the shared cache's counter of today's orders (read and bumped in one call),
-and, for live accounts only, one query each for the position and for today's realized P&L.
+switch's job). Costs under the lock: the lock itself, one count of open orders (a partial index),
+the shared cache's counter of today's orders (read and bumped in one call), and, for live accounts
+only, one query each for the position and for today's realized P&L.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections, router
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -50,6 +51,7 @@ class Refusal(Exception):
 class RiskResult:
     """What the checks noted on the way (recorded as order events) and the price the order is valued at."""
 
+    limits: RiskSettings | None = None
     price: Decimal | None = None
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
@@ -79,7 +81,7 @@ def before(user_id: int, specs: list[OrderSpec], *, adapter: BrokerAdapter | Non
     Raises Refusal. Runs outside any transaction: the price of a MARKET order may be a broker's quote."""
     result = RiskResult()
     hits = prefetch(user_id) if prefetched is None else prefetched
-    limits = cached_risk_settings(user_id, hits.get(risk_settings_cache_key(user_id)))
+    limits = result.limits = cached_risk_settings(user_id, hits.get(risk_settings_cache_key(user_id)))
     _check_switch_and_calendar(limits, specs)
     if not reduces_risk and (limits.max_order_value > 0 or (limits.max_position_value > 0 and not is_analyze)):
         result.price = order_price(specs[0], adapter, result)
@@ -120,28 +122,45 @@ def order_price(spec: OrderSpec, adapter: BrokerAdapter | None, result: RiskResu
 
 
 # --- Under the lock ---------------------------------------------------------------------------------
-def lock(user_id: int) -> RiskSettings:
-    """Take the user's risk lock (call inside transaction.atomic) and return the limits as committed.
-
-    NO KEY UPDATE: the lock excludes other orders of the user and changes of the limits, but not the
-    inserts of rows that refer to the user (which take KEY SHARE)."""
-    row = RiskSettings.objects.select_for_update(no_key=True).filter(user_id=user_id).first()
-    if row is None:  # a user made before the row was: made once, then locked
-        get_risk_settings(user_id)
-        row = RiskSettings.objects.select_for_update(no_key=True).get(user_id=user_id)
-    return row
+_LOCK_SQL: dict[str, str] = {}
 
 
-def under_lock(user_id: int, specs: list[OrderSpec], limits: RiskSettings, result: RiskResult, *,
-               account_id: int | None, is_analyze: bool, reduces_risk: bool = False) -> None:
+def lock(user_id: int) -> None:
+    """Take the user's risk lock (call inside transaction.atomic): their RiskSettings row, FOR NO KEY
+    UPDATE, held until the transaction ends. It excludes the user's other orders and changes of the
+    limits (update_risk_settings locks the row too), not inserts of rows that refer to the user (they
+    take KEY SHARE). On SQLite, whose transactions here are IMMEDIATE, the transaction is the lock.
+
+    Written as SQL once per database vendor (names from the model, quoted): it runs on every order,
+    and the ORM's compiling of it cost more than the statement."""
+    connection = connections[router.db_for_write(RiskSettings)]
+    if not connection.features.has_select_for_update:
+        return
+    sql = _LOCK_SQL.get(connection.vendor)
+    if sql is None:
+        qn = connection.ops.quote_name
+        table, user = qn(RiskSettings._meta.db_table), qn(RiskSettings._meta.get_field("user").column)
+        no_key = " NO KEY" if connection.features.has_select_for_no_key_update else ""
+        sql = _LOCK_SQL[connection.vendor] = f"SELECT 1 FROM {table} WHERE {user} = %s FOR{no_key} UPDATE"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id])
+        if cursor.fetchone() is None:  # a user made before the row was: made once, then locked
+            get_risk_settings(user_id)
+            cursor.execute(sql, [user_id])
+
+
+def under_lock(user_id: int, specs: list[OrderSpec], result: RiskResult, *, account_id: int | None,
+               is_analyze: bool, reduces_risk: bool = False) -> None:
     """Check one order (or the legs of one split) against the user's state. Raises Refusal.
 
     Call with the lock held (lock()), before the order's own rows are written. An order that passes
     counts as sent today at once (the counter is bumped here): release_today() undoes that when the
     transaction does not commit. `reduces_risk` (square-offs) skips the limits that would trap a trader
-    in a position: only the kill switch applies (the calendar was checked before the lock)."""
-    if not limits.trading_enabled:
-        raise Refusal("Trading is disabled for this user (risk kill switch).")
+    in a position: only the kill switch and the calendar apply (checked by before()).
+
+    The limits are those before() read: a change of them waits for the lock, so it applies from the
+    next order on."""
+    limits = result.limits
     if reduces_risk:
         return
     if limits.max_open_orders:
@@ -209,9 +228,29 @@ def todays_pnl(user_id: int, exchange: str, at: datetime | None = None) -> Decim
     return realized + unrealized
 
 
+_OPEN_COUNT_SQL: dict[str, str] = {}
+
+
 def open_orders(user_id: int) -> int:
-    """The user's open orders (OPEN_STATUSES, PENDING ones included), served by the partial index."""
-    return Order.objects.filter(user_id=user_id, status__in=OPEN_STATUSES).count()
+    """The user's open orders (OPEN_STATUSES, PENDING ones included), served by the partial index.
+
+    The same query as Order.objects.filter(user_id=..., status__in=OPEN_STATUSES).count(), written
+    once per database vendor: it runs on every order, and compiling it through the ORM cost more
+    than the query itself."""
+    connection = connections[router.db_for_read(Order)]
+    sql = _OPEN_COUNT_SQL.get(connection.vendor)
+    if sql is None:
+        qn = connection.ops.quote_name
+        table = qn(Order._meta.db_table)
+        user = f"{table}.{qn(Order._meta.get_field('user').column)}"
+        status = f"{table}.{qn(Order._meta.get_field('status').column)}"
+        statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+        # Identifiers from the model's meta, quoted; every value is a parameter.
+        sql = f"SELECT COUNT(*) FROM {table} WHERE {user} = %s AND {status} IN ({statuses})"  # noqa: S608
+        _OPEN_COUNT_SQL[connection.vendor] = sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, *(str(s) for s in OPEN_STATUSES)])
+        return cursor.fetchone()[0]
 
 
 # --- Today's order counter --------------------------------------------------------------------------
