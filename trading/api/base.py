@@ -19,8 +19,7 @@ from accounts.ratelimit import ScopedRateThrottle
 from accounts.services.apikeys import ApiKeyError
 from brokers.adapters.base import BrokerError
 from brokers.services.accounts import AccountError
-from trading.api_v1.readbase import broker_status
-from trading.services.errors import TradingError
+from trading.services.errors import ErrorKind, TradingError, from_broker
 
 _FIELD_MESSAGE = re.compile(r"^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z_][a-z0-9_]*)*): (.+)$", re.DOTALL)
 
@@ -33,20 +32,28 @@ def field_errors(message: str) -> dict[str, Any]:
     return {"detail": message}
 
 
+#: The resource API's HTTP status for each kind of domain error.
+STATUS_OF_KIND = {
+    ErrorKind.INVALID: 400, ErrorKind.REFUSED: 400, ErrorKind.REJECTED: 400, ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409, ErrorKind.FORBIDDEN: 403, ErrorKind.UNAVAILABLE: 500, ErrorKind.NOT_SUPPORTED: 501,
+}
+
+
 def domain_error_response(exc: Exception) -> Response | None:
-    """The answer to a domain error, or None if `exc` is not one (then DRF or the 500 handler answers)."""
+    """The answer to a domain error, or None if `exc` is not one (then DRF or the 500 handler answers).
+    Domain errors are mapped to HTTP here, once, for the resource API."""
+    if isinstance(exc, BrokerError):
+        exc = from_broker(exc)
     if isinstance(exc, TradingError):
         body = field_errors(exc.message)
         if getattr(exc, "order_id", None):  # a refusal is recorded: say where
             body["order_id"] = exc.order_id
-        return Response(body, status=exc.status)
+        return Response(body, status=STATUS_OF_KIND[exc.kind])
     if isinstance(exc, DjangoValidationError):
         body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, AccountError | ApiKeyError):
         return Response(field_errors(str(exc)), status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, BrokerError):
-        return Response({"detail": exc.message}, status=broker_status(exc))
     if isinstance(exc, ProtectedError):
         return Response({"detail": "It is still referenced (orders, trades) and cannot be deleted; "
                                    "deactivate it instead."}, status=status.HTTP_409_CONFLICT)

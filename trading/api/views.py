@@ -21,12 +21,12 @@ from trading.api.pagination import IdCursorPagination, OrderedPageNumberPaginati
 from trading.models import Holding, Order, OrderSource, PendingApiType, PendingOrder, Position, Trade
 from trading.services import pending as action_center
 from trading.services import pipeline
-from trading.services.errors import TradingError
+from trading.services.errors import ErrorKind, TradingError
 from trading.services.validation import parse_order
 
 
 class Conflict(TradingError):
-    status_code = 409
+    kind = ErrorKind.CONFLICT
 
 
 class TradingAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

@@ -21,8 +21,10 @@ from accounts.authentication import INVALID_KEY_MESSAGE, ApiKeyAuthentication
 from accounts.models import Capability
 from accounts.permissions import CredentialPermission
 from accounts.ratelimit import ScopedRateThrottle
+from brokers.adapters.base import BrokerError
 from core import outage
 from core.parsers import SafeJSONParser, UnsafeInput
+from trading.services.errors import ErrorKind, TradingError, from_broker
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,13 @@ class ApiError(Exception):
     def __init__(self, message: str, status: int = 400, **extra: Any) -> None:
         super().__init__(message)
         self.message, self.status, self.extra = message, status, extra
+
+
+#: OpenAlgo's HTTP status for each kind of domain error (OpenAlgo answers a broker's fault with 500).
+STATUS_OF_KIND = {
+    ErrorKind.INVALID: 400, ErrorKind.REFUSED: 400, ErrorKind.REJECTED: 400, ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409, ErrorKind.FORBIDDEN: 403, ErrorKind.UNAVAILABLE: 500, ErrorKind.NOT_SUPPORTED: 501,
+}
 
 
 def error(message: str, status: int, **extra: Any) -> Response:
@@ -101,6 +110,10 @@ class OpenAlgoView(APIView):
         return Response(payload, status=status)
 
     def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, BrokerError):
+            exc = from_broker(exc)
+        if isinstance(exc, TradingError):  # the domain's errors: mapped here, once, for /api/v1/
+            return error(exc.message, STATUS_OF_KIND[exc.kind], **exc.extra)
         if isinstance(exc, ApiError):
             return error(exc.message, exc.status, **exc.extra)
         if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):

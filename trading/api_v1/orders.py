@@ -1,8 +1,8 @@
 """/api/v1/ order endpoints: OpenAlgo's paths, fields, answers and error shape.
 
 Views are thin: they read the JSON body, send semi-auto keys' order requests to the action center,
-and otherwise call the services in trading.services. Domain errors (TradingError) are ApiErrors, so
-the base view answers them in OpenAlgo's shape with their status: 400 bad input, a risk refusal or a
+and otherwise call the services in trading.services. Domain errors (TradingError) carry a kind; the
+base view maps it to OpenAlgo's shape and status (STATUS_OF_KIND): 400 bad input, a risk refusal or a
 broker's rejection; 404 unknown order; 500 a broker fault (with the broker's message, as OpenAlgo).
 
 AlgoDesk extensions (optional body fields): `account` (a trading account by name instead of the

@@ -1,7 +1,8 @@
 """The base of the /api/v1/ views that read through the user's broker adapter (books, funds, quotes).
 
 In analyze mode the adapter is the sandbox; otherwise the named (or primary) trading account's
-broker. Broker errors become OpenAlgo's error shape here, so views only shape successful results.
+broker. Broker errors become domain errors here (from_broker), which the base view answers in OpenAlgo's
+error shape, so views only shape successful results.
 """
 from __future__ import annotations
 
@@ -10,24 +11,12 @@ from typing import Any, TypeVar
 
 from rest_framework.request import Request
 
-from brokers.adapters.base import BrokerAdapter, BrokerError, BrokerUnavailable, NotSupported, OrderNotFound
-from trading.api_v1.base import ApiError, OpenAlgoView
+from brokers.adapters.base import BrokerAdapter, BrokerError
+from trading.api_v1.base import OpenAlgoView
+from trading.services.errors import from_broker
 from trading.services.routing import adapter_for_user
 
 T = TypeVar("T")
-
-
-def broker_status(exc: BrokerError) -> int:
-    """HTTP status of a broker error: a missing order is 404, an operation the broker lacks is 501
-    (as OpenAlgo answers an unimplemented margin calculator), a fault reaching it is 500, and a
-    refusal of the request itself is 400."""
-    if isinstance(exc, OrderNotFound):
-        return 404
-    if isinstance(exc, NotSupported):
-        return 501
-    if isinstance(exc, BrokerUnavailable):
-        return 500
-    return 400
 
 
 class BrokerReadView(OpenAlgoView):
@@ -41,4 +30,4 @@ class BrokerReadView(OpenAlgoView):
         try:
             return fn(*args)
         except BrokerError as exc:
-            raise ApiError(exc.message, broker_status(exc)) from exc
+            raise from_broker(exc) from exc

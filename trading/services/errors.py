@@ -1,22 +1,40 @@
-"""Domain errors of the order pipeline, each with the HTTP status the /api/v1/ API answers it with.
+"""Domain errors of the order pipeline. Each carries a kind (what went wrong), never an HTTP status:
+each API maps kinds to its answers once, at its edge (trading/api_v1/base.py for OpenAlgo's
+/api/v1/, trading/api/base.py for the resource API); the admin and the action center show `.message`.
 
-They subclass the API's ApiError, so any OpenAlgoView that lets one escape answers in OpenAlgo's
-error shape; the /api/ resource API and the admin read `.message` and `.status` the same way.
+A broker's own errors (brokers.adapters.base.BrokerError and its subclasses) become domain errors
+through from_broker(), the one mapping of broker faults, so the same fault is the same answer on
+every endpoint.
 """
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
-from trading.api_v1.base import ApiError
+from brokers.adapters import base as broker
 
 
-class TradingError(ApiError):
-    """Base of the pipeline's errors. `status` is the HTTP status of the API answer."""
+class ErrorKind(StrEnum):
+    INVALID = "invalid"  # bad input: the message names the field
+    REFUSED = "refused"  # the risk limits or the calendar said no (recorded as REJECTED)
+    REJECTED = "rejected"  # the broker understood the request and refused it
+    NOT_FOUND = "not_found"  # no such order (of this user)
+    CONFLICT = "conflict"  # the request collides with one in progress or a record (a repeat still in flight)
+    FORBIDDEN = "forbidden"  # the credential may not do this (a semi-auto key)
+    UNAVAILABLE = "unavailable"  # the broker could not be reached or answered with a fault
+    NOT_SUPPORTED = "not_supported"  # the broker does not offer the operation
 
-    status_code = 400
 
-    def __init__(self, message: str, status: int | None = None, **extra: Any) -> None:
-        super().__init__(message, self.status_code if status is None else status, **extra)
+class TradingError(Exception):
+    """Base of the pipeline's errors: a message for the client and the kind of failure."""
+
+    kind: ErrorKind = ErrorKind.INVALID
+
+    def __init__(self, message: str, kind: ErrorKind | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message, self.extra = message, extra
+        if kind is not None:
+            self.kind = kind
 
 
 class InvalidOrder(TradingError):
@@ -25,6 +43,8 @@ class InvalidOrder(TradingError):
 
 class RiskRefused(TradingError):
     """The user's risk limits or the market calendar refused the order (recorded as REJECTED)."""
+
+    kind = ErrorKind.REFUSED
 
     def __init__(self, message: str, order_id: int | None = None) -> None:
         super().__init__(message)
@@ -36,15 +56,27 @@ class NoTradingAccount(TradingError):
 
 
 class OrderNotFound(TradingError):
-    status_code = 404
+    kind = ErrorKind.NOT_FOUND
 
 
 class BrokerFailure(TradingError):
-    """The broker refused or could not be reached. OpenAlgo answers broker faults with HTTP 500 and the
-    broker's message; a refusal of the order itself (funds, lot size) is a 400 like any rejection."""
+    """The broker could not be reached or answered with a fault."""
 
-    status_code = 500
+    kind = ErrorKind.UNAVAILABLE
 
 
 class BrokerRejected(TradingError):
-    """The broker understood the request and refused it (funds, lot size, order already complete): 400."""
+    """The broker understood the request and refused it (funds, lot size, order already complete)."""
+
+    kind = ErrorKind.REJECTED
+
+
+def from_broker(exc: broker.BrokerError) -> TradingError:
+    """The domain error for a broker's error: the one mapping of broker faults, used by every caller."""
+    if isinstance(exc, broker.OrderNotFound):
+        return OrderNotFound(exc.message)
+    if isinstance(exc, broker.NotSupported):
+        return BrokerFailure(exc.message, ErrorKind.NOT_SUPPORTED)
+    if isinstance(exc, broker.BrokerUnavailable) or not exc.permanent:
+        return BrokerFailure(exc.message)
+    return BrokerRejected(exc.message)

@@ -13,14 +13,14 @@ from django.utils import timezone
 from accounts.services.usersettings import is_analyze_mode
 from trading.models import OrderSource, PendingOrder, PendingStatus
 from trading.services import handlers
-from trading.services.errors import TradingError
+from trading.services.errors import ErrorKind, TradingError
 
 QUEUED_MESSAGE = "Order queued for approval in Action Center"
 _NOT_STORED = frozenset({"apikey"})  # the key is a secret and the row already names it
 
 
 class NotAllowed(TradingError):
-    status_code = 403
+    kind = ErrorKind.FORBIDDEN
 
 
 def queue(user: Any, api_type: str, payload: Mapping, *, api_key_id: int | None = None) -> PendingOrder:

@@ -34,7 +34,15 @@ from brokers.models import TradingAccount
 from brokers.services.accounts import adapter_for
 from trading.models import EventLevel, Order, OrderSource, OrderStatus
 from trading.services import reconcile, records, risk, timing
-from trading.services.errors import BrokerFailure, BrokerRejected, OrderNotFound, RiskRefused, TradingError
+from trading.services.errors import (
+    BrokerFailure,
+    BrokerRejected,
+    ErrorKind,
+    OrderNotFound,
+    RiskRefused,
+    TradingError,
+    from_broker,
+)
 from trading.services.routing import adapter_for_user, sandbox_adapter
 from trading.services.validation import OrderSpec
 
@@ -66,10 +74,10 @@ def repeat_of(user: Any, client_order_id: str, *, wait: float = REPEAT_WAIT_SECO
         sleep(0.02)
         order.refresh_from_db()
     if order.status == OrderStatus.UNKNOWN:
-        raise TradingError(reconcile.awaiting_message(order), status=409)
+        raise TradingError(reconcile.awaiting_message(order), ErrorKind.CONFLICT)
     if order.status == OrderStatus.PENDING:
         raise TradingError(f"client_order_id: order {client_order_id!r} is still being placed; ask again shortly.",
-                           status=409)
+                           ErrorKind.CONFLICT)
     if order.status == OrderStatus.REJECTED:
         raise RiskRefused(order.rejection_reason or "The order was rejected.", order_id=order.pk)
     return order
@@ -154,7 +162,7 @@ def place_all(user: Any, specs: list[OrderSpec], *, source: str = OrderSource.AP
         for order in [head] if container is not None else orders:
             reject(order, reason, t0, perf_counter(), checked.events)
         if isinstance(exc, broker.BrokerError):
-            raise BrokerFailure(exc.message) from None
+            raise from_broker(exc) from None
         raise
     if repeat:
         return [repeat_of(user, head.client_order_id)]
@@ -236,7 +244,7 @@ def send(order: Order, spec: OrderSpec, adapter: BrokerAdapter, events: list, t0
             unknown(order, exc.message, t0, t_broker, events)
             return BrokerFailure(reconcile.awaiting_message(order))
         fail(order, f"Broker error: {exc.message}", t0, t_broker, events)
-        return BrokerFailure(exc.message)
+        return from_broker(exc)
     except Exception:
         fail(order, INTERNAL_ERROR, t0, t_broker, events)
         raise
@@ -321,12 +329,8 @@ def _broker_call(call: Callable[[], Any], orderid: str) -> Any:
         return call()
     except broker.OrderNotFound:
         raise OrderNotFound(f"Order {orderid} not found") from None
-    except broker.OrderRejected as exc:
-        raise BrokerRejected(exc.message) from None
-    except broker.NotSupported as exc:
-        raise BrokerFailure(exc.message, status=501) from None
     except broker.BrokerError as exc:
-        raise BrokerFailure(exc.message) from None
+        raise from_broker(exc) from None
 
 
 def cancel(user: Any, orderid: str, *, route: Route | None = None) -> str:

@@ -205,5 +205,5 @@ def close_positions(user: Any, strategy: str = "", *, strategy_only: bool = Fals
             first_error = first_error or exc
     if first_error is not None and not placed:
         # Nothing closed: answer with the first failure's status (a refusal 400, a broker fault 500).
-        raise TradingError("Failed to close positions: " + "; ".join(failures), status=first_error.status)
+        raise TradingError("Failed to close positions: " + "; ".join(failures), first_error.kind)
     return placed, failures
