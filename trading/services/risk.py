@@ -195,10 +195,13 @@ def _check_position_value(user_id: int, account_id: int, specs: list[OrderSpec],
     spec = specs[0]
     same = {"user_id": user_id, "account_id": account_id, "exchange": spec.exchange, "symbol": spec.symbol,
             "product": spec.product}
-    net = Position.objects.filter(**same).values_list("net_quantity", flat=True).first() or ZERO
-    sign = 1 if spec.action == Action.BUY else -1
+    # The orders first, then the position: each statement reads what was committed when it began, and
+    # a remote broker's fill moves an order's quantity into the position in one commit (pipeline.send).
+    # Read in this order, a fill committing in between is counted twice (refused early), never missed.
     waiting = Order.objects.filter(**same, action=spec.action, status__in=EXPOSED_STATUSES).aggregate(
         rest=Sum(F("quantity") - F("filled_quantity")))["rest"] or ZERO
+    net = Position.objects.filter(**same).values_list("net_quantity", flat=True).first() or ZERO
+    sign = 1 if spec.action == Action.BUY else -1
     total = sum((s.quantity if s.action == Action.BUY else -s.quantity for s in specs), ZERO)
     after = abs(net + sign * waiting + total)
     if after <= abs(net):
