@@ -268,7 +268,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "AlgoDesk's resource API. The OpenAlgo-compatible API lives under /api/v1/.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "PREPROCESSING_HOOKS": ["trading.api.schema.exclude_openalgo_api"],
+    "PREPROCESSING_HOOKS": ["trading.resource_api.schema.exclude_openalgo_api"],
     # Served from drf-spectacular-sidecar's static files (pinned), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
 }

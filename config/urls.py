@@ -17,10 +17,10 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("algodesk/favicon.ico"), permanent=False)),
     path("accounts/", include("accounts.urls")),
     path("action-center/", include("trading.urls")),
-    path("api/v1/", include("trading.api_v1.urls")),
+    path("api/v1/", include("trading.openalgo_api.urls")),
     path("api/me/", MeView.as_view(), name="api-me"),
     path("api/analytics/latency/", LatencyView.as_view(), name="api-analytics-latency"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/", include("trading.api.urls")),  # after v1, schema and docs, so they keep their paths
+    path("api/", include("trading.resource_api.urls")),  # after v1, schema and docs, so they keep their paths
 ]

@@ -18,8 +18,8 @@ from rest_framework.response import Response
 
 from analytics.services import latency
 from brokers.adapters.registry import broker_names
-from trading.api.base import ResourceApiMixin
 from trading.models import Order
+from trading.resource_api.base import ResourceApiMixin
 
 DEFAULT_RANGE = dt.timedelta(days=7)
 MAX_RANGE = dt.timedelta(days=366)

@@ -41,8 +41,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Floor, Round, RowNumber, TruncDate
 
-from trading.api.filters import IST
 from trading.models import Order
+from trading.resource_api.filters import IST
 
 #: Percentiles reported, by name.
 PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))

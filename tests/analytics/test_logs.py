@@ -96,7 +96,7 @@ def test_pages_are_in_the_traffic_log_only(client):
 
 
 def test_a_views_exception_is_the_rows_error(owner, monkeypatch):
-    from trading.api_v1.orders import PlaceOrder
+    from trading.openalgo_api.orders import PlaceOrder
 
     def boom(self, request, data):
         raise RuntimeError("the sandbox fell over")
@@ -110,7 +110,7 @@ def test_a_views_exception_is_the_rows_error(owner, monkeypatch):
     # DRF answers a view's exception itself (no middleware sees it): the row keeps what the answer said
     assert row.error.startswith("HTTP 500: ")
     assert "Internal error" in row.error
-    assert SystemLog.objects.filter(level="ERROR", component="trading.api_v1.base").exists()  # the traceback
+    assert SystemLog.objects.filter(level="ERROR", component="trading.openalgo_api.base").exists()  # the traceback
 
 
 def test_logging_can_be_turned_off(owner, settings):

@@ -82,7 +82,7 @@ def live(market, monkeypatch):
     RecordingBroker.down = False
     broker = {"class": RecordingBroker}
     user = persona(UserFactory(), analyze=False)
-    monkeypatch.setattr("trading.api_v1.readbase.adapter_for_user",
+    monkeypatch.setattr("trading.openalgo_api.readbase.adapter_for_user",
                         lambda u, name=None: (broker["class"](AdapterContext(user_id=u.pk)), None, False))
     user.broker = broker
     return user

@@ -103,7 +103,7 @@ def test_intervals_groups_what_the_broker_serves(owner):
 
 
 def test_intervals_are_sorted_numerically():
-    from trading.api_v1.market import group_intervals
+    from trading.openalgo_api.market import group_intervals
 
     assert group_intervals(["15m", "1m", "D", "1h", "5m", "30s", "W"]) == {
         "months": [], "weeks": ["W"], "days": ["D"], "hours": ["1h"], "minutes": ["1m", "5m", "15m"],

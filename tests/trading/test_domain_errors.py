@@ -7,7 +7,7 @@ from brokers.adapters.base import BrokerError, BrokerUnavailable
 from sandbox.adapter import SandboxAdapter
 from tests.trading.conftest import make_trader
 from tests.trading.factories import TradingAccountFactory
-from trading.api_v1.base import ApiError
+from trading.openalgo_api.base import ApiError
 from trading.services.errors import ErrorKind, TradingError, from_broker
 
 pytestmark = pytest.mark.django_db

@@ -19,8 +19,8 @@ from tests.trading.conftest import make_trader, order
 from tests.trading.factories import OrderFactory, TradingAccountFactory
 from tests.trading.fake_upstream import API_KEY, FakeUpstream
 from trading import tasks
-from trading.api_v1.shapes import OPENALGO_STATUS
 from trading.models import Order, OrderStatus, Trade
+from trading.openalgo_api.shapes import OPENALGO_STATUS
 from trading.services import reconcile, risk
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """Domain errors of the order pipeline. Each carries a kind (what went wrong), never an HTTP status:
-each API maps kinds to its answers once, at its edge (trading/api_v1/base.py for OpenAlgo's
-/api/v1/, trading/api/base.py for the resource API); the admin and the action center show `.message`.
+each API maps kinds to its answers once, at its edge (trading/openalgo_api/base.py for OpenAlgo's
+/api/v1/, trading/resource_api/base.py for the resource API); the admin and the action center show `.message`.
 
 A broker's own errors (brokers.adapters.base.BrokerError and its subclasses) become domain errors
 through from_broker(), the one mapping of broker faults, so the same fault is the same answer on

@@ -14,11 +14,11 @@ from rest_framework.response import Response
 
 from accounts.models import Capability
 from accounts.services.usersettings import is_analyze_mode, set_analyze_mode
-from trading.api_v1 import shapes
-from trading.api_v1.base import OpenAlgoView
-from trading.api_v1.margin import MarginView
-from trading.api_v1.readbase import BrokerReadView
 from trading.models import Order
+from trading.openalgo_api import shapes
+from trading.openalgo_api.base import OpenAlgoView
+from trading.openalgo_api.margin import MarginView
+from trading.openalgo_api.readbase import BrokerReadView
 
 
 class FundsView(BrokerReadView):

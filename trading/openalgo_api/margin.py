@@ -19,9 +19,9 @@ from rest_framework.response import Response
 from brokers.adapters.base import BrokerAdapter, OrderRequest
 from brokers.models import InstrumentType
 from brokers.services.instruments import get_instrument
-from trading.api_v1 import shapes
-from trading.api_v1.base import ApiError
-from trading.api_v1.readbase import BrokerReadView
+from trading.openalgo_api import shapes
+from trading.openalgo_api.base import ApiError
+from trading.openalgo_api.readbase import BrokerReadView
 
 ONE = Decimal("1")
 ZERO = Decimal("0")

@@ -20,9 +20,9 @@ from rest_framework.response import Response
 
 from accounts.models import Capability
 from brokers.models import Exchange
-from trading.api_v1 import shapes
-from trading.api_v1.base import ApiError, OpenAlgoView
 from trading.models import PendingApiType, Product
+from trading.openalgo_api import shapes
+from trading.openalgo_api.base import ApiError, OpenAlgoView
 from trading.services import deferred, handlers, pending, pipeline, smart, timing, validation
 
 

@@ -1,8 +1,8 @@
 """/api/v1/ routes. Each module defines its own `urlpatterns`; unknown paths get a JSON 404."""
 from django.urls import path, re_path
 
-from trading.api_v1 import account, calendar, market, orders, reference
-from trading.api_v1.base import not_found
+from trading.openalgo_api import account, calendar, market, orders, reference
+from trading.openalgo_api.base import not_found
 
 app_name = "api_v1"
 

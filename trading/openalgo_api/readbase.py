@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from rest_framework.request import Request
 
 from brokers.adapters.base import BrokerAdapter, BrokerError
-from trading.api_v1.base import OpenAlgoView
+from trading.openalgo_api.base import OpenAlgoView
 from trading.services.errors import from_broker
 from trading.services.routing import adapter_for_user
 

@@ -14,9 +14,9 @@ from rest_framework.response import Response
 
 from brokers.adapters.base import BrokerError
 from brokers.services.instruments import get_instrument
-from trading.api_v1 import shapes
-from trading.api_v1.base import ApiError
-from trading.api_v1.readbase import BrokerReadView
+from trading.openalgo_api import shapes
+from trading.openalgo_api.base import ApiError
+from trading.openalgo_api.readbase import BrokerReadView
 
 MAX_MULTIQUOTES = 500
 #: OpenAlgo's interval vocabulary; an adapter lists the subset it serves.

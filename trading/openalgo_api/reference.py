@@ -16,9 +16,9 @@ from rest_framework.response import Response
 
 from brokers.models import BrokerToken, Instrument
 from brokers.services.instruments import expiries, get_instrument, search
-from trading.api_v1 import shapes
-from trading.api_v1.base import ApiError, OpenAlgoView
-from trading.api_v1.readbase import BrokerReadView
+from trading.openalgo_api import shapes
+from trading.openalgo_api.base import ApiError, OpenAlgoView
+from trading.openalgo_api.readbase import BrokerReadView
 from trading.services.errors import NoTradingAccount
 
 SEARCH_LIMIT = 200

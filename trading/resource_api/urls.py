@@ -1,9 +1,9 @@
 """/api/ routes: one router for the resource API (config/urls.py includes it under api/)."""
 from rest_framework.routers import DefaultRouter
 
-from trading.api import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
-from trading.api.calendar import CalendarViewSet
-from trading.api.views import (
+from trading.resource_api import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
+from trading.resource_api.calendar import CalendarViewSet
+from trading.resource_api.views import (
     HoldingViewSet,
     InstrumentViewSet,
     OrderViewSet,

@@ -15,10 +15,10 @@ from rest_framework.response import Response
 from accounts.models import Capability
 from brokers.models import Instrument, TradingAccount
 from brokers.services.accounts import make_primary
-from trading.api import filters, serializers
-from trading.api.base import GlobalViewSet, ScopedViewSet
-from trading.api.pagination import IdCursorPagination, OrderedPageNumberPagination
 from trading.models import Holding, Order, OrderSource, PendingApiType, PendingOrder, Position, Trade
+from trading.resource_api import filters, serializers
+from trading.resource_api.base import GlobalViewSet, ScopedViewSet
+from trading.resource_api.pagination import IdCursorPagination, OrderedPageNumberPagination
 from trading.services import pending as action_center
 from trading.services import pipeline
 from trading.services.errors import ErrorKind, TradingError

@@ -9,8 +9,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from trading.api_v1 import shapes
-from trading.api_v1.base import OpenAlgoView
+from trading.openalgo_api import shapes
+from trading.openalgo_api.base import OpenAlgoView
 from trading.services import calendar
 
 # OpenAlgo's bounds; outside them the calendar holds nothing worth asking for.
