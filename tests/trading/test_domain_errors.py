@@ -6,7 +6,7 @@ import pytest
 from brokers.adapters.base import BrokerError, BrokerUnavailable
 from sandbox.adapter import SandboxAdapter
 from tests.trading.conftest import make_trader
-from tests.trading.factories import TradingAccountFactory
+from tests.trading.factories import OrderFactory, TradingAccountFactory
 from trading.openalgo_api.base import ApiError
 from trading.services.errors import ErrorKind, TradingError, from_broker
 
@@ -40,3 +40,15 @@ def test_domain_errors_are_not_the_view_layers_and_carry_a_kind():
     assert not issubclass(TradingError, ApiError)
     assert from_broker(BrokerError("x", permanent=True)).kind == ErrorKind.REJECTED
     assert from_broker(BrokerUnavailable("x")).kind == ErrorKind.UNAVAILABLE
+
+
+def test_the_resource_apis_cancel_answers_a_permanent_broker_fault_with_400(live, monkeypatch):
+    # Found by the random fuzz: an account whose credentials are unusable answered 500 on /api/orders/<id>/cancel/.
+    def broken(self, *args):
+        raise BrokerError("OpenAlgo credential api_key is not set.", permanent=True)
+
+    monkeypatch.setattr(SandboxAdapter, "cancel_order", broken)
+    order = OrderFactory(user=live.user, account=live.user.trading_accounts.get())
+    response = live.client.post(f"/api/orders/{order.pk}/cancel/", HTTP_X_API_KEY=live.key)
+    assert response.status_code == 400, response.content
+    assert "api_key is not set" in str(response.json())

@@ -337,7 +337,8 @@ def cancel(user: Any, orderid: str, *, route: Route | None = None) -> str:
     order = find_order(user, orderid)
     adapter = (route or route_for(user, order))[0]
     _broker_call(lambda: adapter.cancel_order(orderid), orderid)
-    if order is not None:
+    # An analyze-mode order's row already follows the sandbox (sandbox.services.tradebook), event included.
+    if order is not None and not order.is_analyze:
         order.status = OrderStatus.CANCELLED
         records.save_fields(order, ["status"])
         records.event(order, "Cancelled at the client's request.")
