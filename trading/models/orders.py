@@ -122,6 +122,12 @@ class Order(models.Model):
                                 db_index=False)
     parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children",
                                help_text="The split or basket order this one is a leg of.", db_index=False)
+    # RESTRICT, not PROTECT or SET_NULL: a deployment that placed orders cannot be deleted on its own (it is
+    # stopped instead), so per-deployment positions and P&L stay readable; deleting its user, whose orders
+    # go in the same cascade, still works (PROTECT would refuse even that).
+    deployment = models.ForeignKey("strategies.Deployment", on_delete=models.RESTRICT, null=True, blank=True,
+                                   related_name="orders", help_text="The strategy deployment that placed it.",
+                                   db_index=False)
     strategy = models.CharField(max_length=100, blank=True, help_text="OpenAlgo's strategy tag.")
     # NULL, not "": the unique constraint must ignore orders sent without an idempotency key.
     client_order_id = models.CharField(max_length=64, null=True, blank=True,  # noqa: DJ001
@@ -184,6 +190,9 @@ class Order(models.Model):
             # A split's legs, an action-center entry's order (and their deletes): only rows that have one.
             models.Index(fields=["parent"], name="order_parent", condition=Q(parent__isnull=False)),
             models.Index(fields=["pending"], name="order_pending", condition=Q(pending__isnull=False)),
+            # A deployment's orders (its net positions and P&L): only strategy orders are indexed.
+            models.Index(fields=["deployment", "placed_at"], name="order_deployment",
+                         condition=Q(deployment__isnull=False)),
         ]
 
     def __str__(self) -> str:
