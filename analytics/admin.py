@@ -20,10 +20,13 @@ from analytics.models import (
     BanSource,
     InvalidKeyTracker,
     IpBan,
+    LatencyRollup,
+    LatencyRollupDay,
     NotFoundTracker,
     SystemLog,
     TrafficLog,
 )
+from analytics.services import rollup
 
 
 class StatusClassFilter(admin.SimpleListFilter):
@@ -208,3 +211,43 @@ class AllowedIpAdmin(admin.ModelAdmin):
     list_display = ["network", "note", "created_at"]
     search_fields = ["network", "note"]
     ordering = ["network"]
+
+
+@admin.register(LatencyRollupDay)
+class LatencyRollupDayAdmin(admin.ModelAdmin):
+    """Which trading days the latency report reads from rollups; an operator may roll a day again (after
+    orders of that day were imported) or drop its rollup (the report then reads that day's orders)."""
+
+    list_display = ["day", "orders", "rolled_at"]
+    date_hierarchy = "day"
+    ordering = ["-day"]
+    actions = ["roll_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Roll the selected days again from their orders", permissions=["delete"])
+    def roll_again(self, request: HttpRequest, queryset: QuerySet[LatencyRollupDay]) -> None:
+        days = list(queryset.values_list("day", flat=True)[:62])
+        orders = sum(rollup.roll_day(day) for day in days)
+        self.message_user(request, f"Rolled {len(days)} day(s) again: {orders} order(s).", messages.SUCCESS)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[LatencyRollupDay]) -> None:
+        LatencyRollup.objects.filter(day__in=queryset.values("day")).delete()
+        super().delete_queryset(request, queryset)
+
+    def delete_model(self, request: HttpRequest, obj: LatencyRollupDay) -> None:
+        LatencyRollup.objects.filter(day=obj.day).delete()
+        super().delete_model(request, obj)
+
+
+@admin.register(LatencyRollup)
+class LatencyRollupAdmin(ReadOnlyLogAdmin):
+    list_display = ["day", "broker", "user", "metric", "count", "max_us"]
+    list_filter = ["metric", "broker"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    ordering = ["-day", "broker", "metric"]

@@ -8,6 +8,7 @@ through the shared cache (analytics.bans).
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -183,3 +184,51 @@ class AllowedIp(models.Model):
             self.network = str(ipaddress.ip_network(self.network.strip(), strict=False))
         except ValueError:
             raise ValidationError({"network": "Enter an IP address or a network such as 10.0.0.0/24."}) from None
+
+
+class LatencyRollup(models.Model):
+    """One closed trading day's latency figures of one metric, per broker and user (analytics.services.rollup).
+
+    A row with no user holds all users of the broker that day (what an operator's unfiltered report
+    reads: one row per broker-day instead of one per user). `buckets` is the distribution as a flat
+    list [lower edge µs, count, lower edge µs, count, ...], ascending; the bucket scheme and its error
+    bound are in analytics.services.rollup. Derived from the orders: rolling a day again replaces it.
+    """
+
+    day = models.DateField(help_text="The trading day (IST).")
+    broker = models.CharField(max_length=32, help_text="The broker's name (`sandbox`: analyze mode).")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="+", db_index=False, help_text="Empty: all users of the broker.")
+    metric = models.CharField(max_length=16)
+    count = models.PositiveIntegerField()
+    sum_us = models.BigIntegerField(help_text="Sum of the orders' figures, µs (the mean is exact).")
+    max_us = models.BigIntegerField()
+    buckets = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "broker", "user", "metric"], condition=models.Q(user__isnull=False),
+                                    name="latencyrollup_unique_user"),
+            models.UniqueConstraint(fields=["day", "broker", "metric"], condition=models.Q(user__isnull=True),
+                                    name="latencyrollup_unique_all"),
+        ]
+        # A trader's own days (the unique constraints' indexes serve the operator's ranges of days).
+        indexes = [models.Index(fields=["user", "day"], name="latencyrollup_user_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.broker} {self.user_id or 'all'} {self.metric}: {self.count}"
+
+
+class LatencyRollupDay(models.Model):
+    """A trading day whose LatencyRollup rows are complete (possibly none: a day without orders). A day
+    without this row is read from the orders themselves."""
+
+    day = models.DateField(unique=True)
+    orders = models.PositiveIntegerField(help_text="Orders with a broker time that day.")
+    rolled_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "latency rollup day"
+
+    def __str__(self) -> str:
+        return str(self.day)

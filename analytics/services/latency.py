@@ -102,7 +102,7 @@ class LatencyQuery:
             raise ValueError(f"group_by: unknown grouping {', '.join(sorted(unknown))}")
 
 
-def _group_keys(group_by: Iterable[str]) -> dict[str, Any | None]:
+def group_keys(group_by: Iterable[str]) -> dict[str, Any | None]:
     """The expression of each grouping, None for a field the row has (user also carries the username,
     which the user id determines)."""
     keys: dict[str, Any] = {}
@@ -119,16 +119,22 @@ def _group_keys(group_by: Iterable[str]) -> dict[str, Any | None]:
     return keys
 
 
-def measured_orders(orders: QuerySet[Order], query: LatencyQuery) -> QuerySet[Order]:
-    """The orders of the range that have the metric, with it as `ms` and the group keys annotated.
-    `orders` is already scoped by the caller (a user's own, or everyone's for an operator)."""
+Span = tuple[dt.datetime, dt.datetime]
+
+
+def measured_orders(orders: QuerySet[Order], query: LatencyQuery, *, spans: Sequence[Span] = ()) -> QuerySet[Order]:
+    """The orders of the range (or of `spans`, parts of it) that have the metric, with it as `ms` and the
+    group keys annotated. `orders` is already scoped by the caller (a user's own, or everyone's)."""
     expression, present = METRICS[query.metric]
-    rows = orders.filter(present, placed_at__gte=query.since, placed_at__lt=query.until)
+    within = Q()
+    for since, until in spans or [(query.since, query.until)]:
+        within |= Q(placed_at__gte=since, placed_at__lt=until)
+    rows = orders.filter(present, within)
     if query.broker == SANDBOX:
         rows = rows.filter(Q(account__isnull=True) | Q(account__broker=SANDBOX))
     elif query.broker:
         rows = rows.filter(account__broker=query.broker)
-    keys = {name: value for name, value in _group_keys(query.group_by).items() if value is not None}
+    keys = {name: value for name, value in group_keys(query.group_by).items() if value is not None}
     return rows.annotate(ms=expression, **keys).order_by()
 
 
@@ -190,20 +196,26 @@ def latency_report(orders: QuerySet[Order], query: LatencyQuery, *, portable: bo
     """One row per group: count, mean, max, p50/p90/p95/p99 (ms) and the SLA shares, sorted by the
     group keys. One query. `portable` forces the window-function path (default: off on PostgreSQL)."""
     rows = measured_orders(orders, query)
-    keys = list(_group_keys(query.group_by))
+    keys = list(group_keys(query.group_by))
     if portable is None:
         portable = connection.vendor != "postgresql"
     found = _rows_windowed(rows, keys) if portable else _rows_percentile_cont(rows, keys)
-    report = []
-    for row in found:
-        count = row["count"]
-        entry = {
-            "broker": row.get("broker_name"), "user_id": row.get("user_id"), "username": row.get("username"),
-            "day": row.get("day"), "count": count, "mean_ms": row["mean"], "max_ms": row["max"],
-            **{f"{name}_ms": row[name] for name, _ in PERCENTILES},
-            "sla": [{"under_ms": limit, "count": row[f"under_{limit}"], "share": row[f"under_{limit}"] / count}
-                    for limit in SLA_MS],
-        }
-        report.append(entry)
-    report.sort(key=lambda e: (e["broker"] or "", e["username"] or "", e["user_id"] or 0, e["day"] or dt.date.min))
-    return report
+    return sorted_entries(entry(row) for row in found)
+
+
+def entry(row: dict[str, Any]) -> dict[str, Any]:
+    """A report row from a group's figures (group keys as group_keys names them, count, mean, max,
+    p50..p99 and under_<limit>)."""
+    count = row["count"]
+    return {
+        "broker": row.get("broker_name"), "user_id": row.get("user_id"), "username": row.get("username"),
+        "day": row.get("day"), "count": count, "mean_ms": row["mean"], "max_ms": row["max"],
+        **{f"{name}_ms": row[name] for name, _ in PERCENTILES},
+        "sla": [{"under_ms": limit, "count": row[f"under_{limit}"], "share": row[f"under_{limit}"] / count}
+                for limit in SLA_MS],
+    }
+
+
+def sorted_entries(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(entries, key=lambda e: (e["broker"] or "", e["username"] or "", e["user_id"] or 0,
+                                          e["day"] or dt.date.min))
