@@ -392,3 +392,13 @@ SANDBOX = {
     # How long a price stays in the shared cache; the database row behind it is kept.
     "PRICE_CACHE_SECONDS": env.int("SANDBOX_PRICE_CACHE_SECONDS", default=24 * 60 * 60),
 }
+
+# --- Strategies: risk monitor, square-off, performance -----------------------------------------
+# The risk monitor checks at most this many active deployments with armed risk rules per run (every
+# STRATEGY_RISK_INTERVAL_SECONDS, a beat row seeded once and editable in the admin), resuming where the
+# previous run stopped, so a run's work is bounded whatever the number of deployments.
+STRATEGY_RISK_BATCH = env.int("STRATEGY_RISK_BATCH", default=200)
+STRATEGY_RISK_INTERVAL_SECONDS = env.int("STRATEGY_RISK_INTERVAL_SECONDS", default=5)
+# The price store the risk monitor and P&L read (the sandbox's, by dotted path: strategies may not
+# import the sandbox): a function [(exchange, symbol)] -> {(exchange, symbol): quote with .ltp}.
+STRATEGY_PRICE_READER = env.str("STRATEGY_PRICE_READER", default="sandbox.services.prices.stored_quotes")
