@@ -11,9 +11,9 @@ from accounts.models import OrderMode
 from strategies.models import Deployment, DeploymentStatus, RiskEvent, Signal, StrategySymbol
 from strategies.services import riskmonitor
 from tests.api.factories import TradingAccountFactory
+from tests.factories import StaffFactory, UserFactory
 from tests.strategies.desk import *  # noqa: F403
 from tests.strategies.desk import deploy, long_position, make_strategy, persona, price, rule, trade
-from tests.factories import StaffFactory, UserFactory
 from trading.models import Action, Order
 
 pytestmark = pytest.mark.django_db
