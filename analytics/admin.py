@@ -17,6 +17,7 @@ from analytics import bans
 from analytics.models import (
     AllowedIp,
     ApiLog,
+    ApiLogArchive,
     BanSource,
     InvalidKeyTracker,
     IpBan,
@@ -24,7 +25,9 @@ from analytics.models import (
     LatencyRollupDay,
     NotFoundTracker,
     SystemLog,
+    SystemLogArchive,
     TrafficLog,
+    TrafficLogArchive,
 )
 from analytics.services import rollup
 
@@ -251,3 +254,19 @@ class LatencyRollupAdmin(ReadOnlyLogAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     ordering = ["-day", "broker", "metric"]
+
+
+# Archives (maintenance's retention with the "archive" action): shown like the logs they came from.
+@admin.register(TrafficLogArchive)
+class TrafficLogArchiveAdmin(TrafficLogAdmin):
+    pass
+
+
+@admin.register(ApiLogArchive)
+class ApiLogArchiveAdmin(ApiLogAdmin):
+    pass
+
+
+@admin.register(SystemLogArchive)
+class SystemLogArchiveAdmin(SystemLogAdmin):
+    pass

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.archive import archive_model
+
 
 class TrafficLog(models.Model):
     """One HTTP request: who, what, how it ended and how long it took. Written in batches (analytics.buffer)."""
@@ -232,3 +234,14 @@ class LatencyRollupDay(models.Model):
 
     def __str__(self) -> str:
         return str(self.day)
+
+
+# Archives of the logs (maintenance's retention policies with the "archive" action), in the logs database
+# beside them (analytics.routers.LOG_MODELS): the same columns, ids kept (core.archive).
+_ARCHIVED = "A log row past its retention window, kept with the columns it had."
+TrafficLogArchive = archive_model(TrafficLog, "TrafficLogArchive", module=__name__, doc=_ARCHIVED,
+                                  verbose_name="archived traffic log")
+ApiLogArchive = archive_model(ApiLog, "ApiLogArchive", module=__name__, doc=_ARCHIVED,
+                              verbose_name="archived API log")
+SystemLogArchive = archive_model(SystemLog, "SystemLogArchive", module=__name__, doc=_ARCHIVED,
+                                 verbose_name="archived system log")

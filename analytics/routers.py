@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
-LOG_MODELS = frozenset({"trafficlog", "apilog", "systemlog", "notfoundtracker", "invalidkeytracker"})
+LOG_MODELS = frozenset({"trafficlog", "apilog", "systemlog", "notfoundtracker", "invalidkeytracker",
+                        # their archives (maintenance's retention), beside them
+                        "trafficlogarchive", "apilogarchive", "systemlogarchive"})
 
 
 def logs_db() -> str:

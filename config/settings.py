@@ -7,6 +7,7 @@ Production sets DEBUG=False and must provide SECRET_KEY, FERNET_KEYS and API_KEY
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "strategies",
     "sandbox",
     "analytics",
+    "maintenance",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +194,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Task results are kept this many days (maintenance's housekeeping deletes older ones; Redis expires them).
+TASK_RESULT_KEEP_DAYS = env.int("TASK_RESULT_KEEP_DAYS", default=7)
+CELERY_RESULT_EXPIRES = timedelta(days=TASK_RESULT_KEEP_DAYS)
+# --- Maintenance: retention and housekeeping (README, "Retention") ------------------------------
+# Seconds one retention run may take; it stops between batches past it and the next run continues.
+RETENTION_TIME_LIMIT = env.int("RETENTION_TIME_LIMIT", default=3300)
+if TASK_RESULT_KEEP_DAYS < 1 or RETENTION_TIME_LIMIT < 1:
+    raise ImproperlyConfigured("TASK_RESULT_KEEP_DAYS and RETENTION_TIME_LIMIT must be at least 1.")
 
 # --- Authentication -------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -312,9 +322,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"},
                  # WARNING and above into the system log (analytics.handlers), redacted, written off the caller.
                  "system_log": {"class": "analytics.handlers.SystemLogHandler",
-                                "level": env.str("SYSTEM_LOG_LEVEL", default="WARNING")}},
+                                "level": env.str("SYSTEM_LOG_LEVEL", default="WARNING")},
+                 # maintenance's one-line run summaries are stored too, at INFO (README, "Retention").
+                 "system_log_summaries": {"class": "analytics.handlers.SystemLogHandler", "level": "INFO"}},
     "root": {"handlers": ["console", "system_log"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"},
+                "maintenance": {"handlers": ["console", "system_log_summaries"], "level": "INFO",
+                                "propagate": False}},
 }
 
 # --- Analytics: logs and IP bans (README, "Logs and IP bans") -----------------------------------
@@ -337,6 +351,9 @@ IP_BAN_HOURS = env.float("IP_BAN_HOURS", default=24.0)
 IP_BAN_PERMANENT_AFTER = env.int("IP_BAN_PERMANENT_AFTER", default=3)  # the third ban is permanent; 0 = never
 IP_BAN_ALLOWLIST = env.list("IP_BAN_ALLOWLIST", default=[])  # never banned, with loopback and the admin's list
 IP_BAN_CACHE_SECONDS = env.int("IP_BAN_CACHE_SECONDS", default=300)
+# Ended bans are deleted this many days after they end (housekeeping); until then a new ban counts toward
+# IP_BAN_PERMANENT_AFTER. 0: never deleted.
+IP_BAN_FORGET_DAYS = env.int("IP_BAN_FORGET_DAYS", default=30)
 if LOG_BUFFER_MAX < 1 or LOG_FLUSH_BATCH < 1 or API_LOG_BODY_LIMIT < 0 or IP_BAN_HOURS <= 0:
     raise ImproperlyConfigured("LOG_BUFFER_MAX and LOG_FLUSH_BATCH must be at least 1, API_LOG_BODY_LIMIT at "
                                "least 0 and IP_BAN_HOURS more than 0.")

@@ -90,6 +90,21 @@ def revoke(key: ApiKey, request=None, actor=None) -> None:
                      name=key.name)
 
 
+def deactivate_expired(now: datetime | None = None) -> int:
+    """Housekeeping: turn off keys past their expires_at (they already fail verification; this makes the
+    key list say so), drop their cached verifications and record it in each owner's activity log."""
+    now = now or timezone.now()
+    deactivated = 0
+    for key in ApiKey.objects.filter(is_active=True, expires_at__lte=now).select_related("user"):
+        # Compare-and-swap: a key revoked or changed meanwhile is left as its owner left it.
+        if ApiKey.objects.filter(pk=key.pk, is_active=True, expires_at__lte=now).update(is_active=False):
+            forget(key)
+            log_activity(Activity.APIKEY_CHANGED, user=key.user, prefix=key.prefix, name=key.name,
+                         changed=["is_active"], reason="expired")
+            deactivated += 1
+    return deactivated
+
+
 def change(key: ApiKey, request=None, actor=None, **fields) -> ApiKey:
     """Change name, order_mode or expires_at; the cached verification is dropped at once."""
     allowed = {"name", "order_mode", "expires_at", "is_active"}

@@ -1,0 +1,69 @@
+"""Retention policies in the admin: windows, actions, batch sizes and switches are edited here; times in
+*Periodic tasks*. Policies are never deleted (one per registered target): disable one to stop it."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from maintenance import targets
+from maintenance.models import RetentionPolicy
+
+
+class RetentionPolicyForm(forms.ModelForm):
+    class Meta:
+        model = RetentionPolicy
+        fields = ["target", "keep_days", "action", "batch_size", "enabled"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "target" in self.fields:  # a new policy: pick one of the registered tables
+            self.fields["target"] = forms.ChoiceField(
+                choices=[(t.name, f"{t.name} ({t.label})") for t in targets.TARGETS.values()],
+                help_text=RetentionPolicy._meta.get_field("target").help_text)
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(admin.ModelAdmin):
+    form = RetentionPolicyForm
+    list_display = ["target", "label", "keep_days", "action", "batch_size", "enabled", "nightly_run", "last_run_at",
+                    "last_result"]
+    list_editable = ["enabled"]
+    list_filter = ["enabled", "action"]
+    search_fields = ["target"]
+    readonly_fields = ["nightly_run", "last_run_at", "last_result", "running_until"]
+    actions = ["run_now"]
+
+    @admin.display(description="table")
+    def label(self, obj: RetentionPolicy) -> str:
+        target = targets.TARGETS.get(obj.target)
+        return target.label if target else "(no longer registered)"
+
+    @admin.display(description="nightly run")
+    def nightly_run(self, obj: RetentionPolicy):
+        if obj.schedule_id is None:
+            return "-"
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[obj.schedule_id])
+        return format_html('<a href="{}">{}</a>', url, obj.schedule.crontab or obj.schedule)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("schedule__crontab")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # A policy's table is fixed once it exists: one policy per target.
+        return [*self.readonly_fields, "target"] if obj else self.readonly_fields
+
+    @admin.action(description="Queue a run of the selected enabled policies now")
+    def run_now(self, request, queryset) -> None:
+        from maintenance.tasks import run_retention_policy
+
+        queued = [p.target for p in queryset.filter(enabled=True)]
+        for policy in queryset.filter(enabled=True):
+            run_retention_policy.delay(policy.pk)
+        self.message_user(request, f"Queued: {', '.join(queued) or 'nothing (no enabled policy selected)'}.",
+                          messages.SUCCESS if queued else messages.WARNING)
+
