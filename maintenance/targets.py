@@ -147,3 +147,4 @@ register(Target("trading.orders", "Orders and their trades", "trading.Order", "p
                 dependents=(Dependent("trading.Trade", "order_id", "trading.TradeArchive"),)))
 register(Target("marketdata.intraday_bars", "Intraday bars (1m; daily bars kept)", "marketdata.Bar", "timestamp",
                 30, keep=_intraday_bars))
+register(Target("strategies.logs", "Strategy logs", "strategies.StrategyLog", "created_at", 365))

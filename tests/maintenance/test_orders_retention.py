@@ -142,3 +142,14 @@ def test_intraday_bars_go_after_30_days_and_daily_bars_stay(db):
     assert run_policy(policy("marketdata.intraday_bars")).rows == 1
     assert set(Bar.objects.values_list("interval", flat=True)) == {"1m", "D"}
     assert Bar.objects.filter(pk=daily.pk).exists()
+
+
+def test_strategy_logs_go_after_a_year(db):
+    from strategies.models import StrategyLog
+    from tests.strategies.factories import StrategyFactory
+
+    strategy = StrategyFactory()
+    StrategyLog.objects.create(strategy=strategy, message="old", created_at=days_ago(366))
+    StrategyLog.objects.create(strategy=strategy, message="recent", created_at=days_ago(364))
+    assert run_policy(policy("strategies.logs")).rows == 1
+    assert list(StrategyLog.objects.values_list("message", flat=True)) == ["recent"]
