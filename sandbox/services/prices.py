@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.dispatch import Signal
 
 from marketdata.services import history as bars
 from marketdata.services import ticks
@@ -20,6 +21,11 @@ from sandbox.services import instruments
 from sandbox.services.money import ZERO, ist_date, now, to_tick
 
 log = logging.getLogger(__name__)
+
+
+#: Sent with `quote` (a PriceQuote) after every stored price, for listeners to the right of the sandbox (the
+#: real-time feed); a receiver that reaches outside waits for the commit (transaction.on_commit).
+price_stored = Signal()
 
 
 class PriceError(ValueError):
@@ -120,6 +126,7 @@ def set_price(exchange: str, symbol: str, ltp: Any, *, bid: Any = None, ask: Any
                           volume=row.volume - volume_before)
     quote = _from_row(row)
     cache.set(cache_key(exchange, symbol), quote, settings.SANDBOX["PRICE_CACHE_SECONDS"])
+    price_stored.send(sender=LastPrice, quote=quote)
     if match:
         from sandbox.services.matching import match_instrument  # matching reads prices: import late
 

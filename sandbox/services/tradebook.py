@@ -22,6 +22,7 @@ from django.utils import timezone
 from sandbox.models import OrderStatus as SandboxStatus
 from sandbox.models import SandboxOrder
 from trading.models import OPEN_STATUSES, EventLevel, Order, OrderEvent, OrderStatus
+from trading.signals import orders_changed
 
 FINAL = (OrderStatus.COMPLETE, OrderStatus.CANCELLED, OrderStatus.REJECTED)
 FIELDS = ("status", "filled_quantity", "average_price", "executed_at", "rejection_reason", "updated_at")
@@ -86,6 +87,7 @@ def write(rows: Iterable[Order], sandbox: dict[str, SandboxOrder], *, reason: st
     if changed:
         Order.objects.bulk_update(changed, FIELDS)
         OrderEvent.objects.bulk_create(events)
+        orders_changed.send(sender=Order, orders=changed)
     return len(changed)
 
 
@@ -94,7 +96,10 @@ def open_rows(user_id: int, order_ids: Iterable[str] | None = None) -> list[Orde
     rows = Order.objects.select_for_update().filter(user_id=user_id, is_analyze=True, status__in=OPEN_STATUSES)
     if order_ids is not None:
         rows = rows.filter(broker_order_id__in=list(order_ids))
-    return list(rows.order_by("pk").only("pk", "broker_order_id", "quantity", *FIELDS))
+    # Also what listeners of orders_changed read (an order update: instrument, side, type), so no query follows.
+    return list(rows.order_by("pk").only("pk", "broker_order_id", "quantity", "user_id", "account_id", "is_analyze",
+                                         "kind", "exchange", "symbol", "action", "price", "trigger_price",
+                                         "price_type", "product", *FIELDS))
 
 
 def follow(user_id: int, orders: Iterable[SandboxOrder], *, reason: str, why: str) -> int:

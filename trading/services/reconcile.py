@@ -167,6 +167,7 @@ def settle(order: Order, info: OrderInfo, how: str) -> int:
             **{name: getattr(order, name) for name in _UPDATED})
         if not claimed:
             return 0  # another run settled it first
+        records.announce(order)
         level = EventLevel.WARNING if order.status == OrderStatus.REJECTED else EventLevel.INFO
         records.event(order, f"Confirmed from the broker's order book (matched by {how}): "
                              f"{order.get_status_display().lower()}, broker order id {order.broker_order_id}.",
@@ -185,5 +186,7 @@ def give_up(order: Order) -> int:
             status=OrderStatus.REJECTED, rejection_reason=reason, updated_at=timezone.now())
         if not claimed:
             return 0
+        order.status, order.rejection_reason = OrderStatus.REJECTED, reason
+        records.announce(order)
         records.event(order, reason, EventLevel.WARNING, reference=reference(order))
     return 1

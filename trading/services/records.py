@@ -25,6 +25,7 @@ from trading.models import (
     PositionHistory,
     Trade,
 )
+from trading.signals import orders_changed
 
 ZERO = Decimal("0")
 # TextChoices.values builds a new list on each access. UNKNOWN is ours (a lost answer), never a broker's word
@@ -47,10 +48,16 @@ def status_of(value: str) -> str:
     return aliases.get(normal, OrderStatus.OPEN)
 
 
+def announce(*orders: Order) -> None:
+    """Tell listeners (the real-time feed) that these orders were recorded or changed state."""
+    orders_changed.send(sender=Order, orders=orders)
+
+
 def insert(order: Order) -> Order | None:
     """Insert a new order row. With a client_order_id, return None if the user already has that id."""
     if not order.client_order_id:
         order.save(force_insert=True)
+        announce(order)
         return order
     try:
         if transaction.get_connection(router.db_for_write(Order)).in_atomic_block:
@@ -60,6 +67,7 @@ def insert(order: Order) -> Order | None:
             order.save(force_insert=True)  # autocommit: one statement, nothing to roll back
     except IntegrityError:
         return None
+    announce(order)
     return order
 
 
@@ -76,6 +84,7 @@ def insert_with_events(order: Order, events: list[tuple[str, str, dict[str, Any]
     rows = [OrderEvent(order=order, level=level, message=message[:500], data=data, created_at=now)
             for level, message, data in events]
     statements.write([statements.Insert([order]), *([statements.Insert(rows)] if rows else [])])
+    announce(order)
 
 
 def event(order: Order, message: str, level: str = EventLevel.INFO, **data: Any) -> OrderEvent:
@@ -115,6 +124,7 @@ def save_fields(order: Order, fields: list[str]) -> None:
     """One UPDATE of the named fields (and updated_at), without re-reading the row."""
     order.updated_at = timezone.now()
     Order.objects.filter(pk=order.pk).update(**{name: getattr(order, name) for name in [*fields, "updated_at"]})
+    announce(order)
 
 
 # --- Fills of live accounts -------------------------------------------------------------------------

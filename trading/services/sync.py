@@ -50,6 +50,7 @@ def sync_account(account_id: int) -> int:
             **{name: getattr(order, name) for name in fields})
         if not claimed:
             continue  # another run got there first
+        records.announce(order)
         changed += 1
         new = order.filled_quantity - filled_before
         if new > 0:
