@@ -13,7 +13,7 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
-from analytics.redaction import bound, redact, redact_path, scrub_text
+from core.redaction import bound, redact, redact_path, scrub_text
 
 # The attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}

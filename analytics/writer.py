@@ -18,8 +18,8 @@ from django.db.models import F
 
 from analytics import bans
 from analytics.models import ApiLog, InvalidKeyTracker, NotFoundTracker, SystemLog, TrafficLog
-from analytics.redaction import bound, redact_body, redact_path, redact_query, scrub_text
 from analytics.routers import logs_db
+from core.redaction import bound, redact_body, redact_path, redact_query, scrub_text
 
 TRACKERS = {"notfound": NotFoundTracker, "invalid_key": InvalidKeyTracker}
 

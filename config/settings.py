@@ -398,6 +398,13 @@ RATE_LIMITS = {
     "invalid_key": env.str("INVALID_KEY_RATE_LIMIT", default="20/minute"),
 }
 
+# --- Strategies (webhooks and the fan-out) ------------------------------------------------------
+# The same raw body at one webhook within this many seconds is a duplicate (0: only idempotency keys count).
+STRATEGY_DUPLICATE_WINDOW = env.int("STRATEGY_DUPLICATE_WINDOW", default=10)
+STRATEGY_WEBHOOK_MAX_BYTES = env.int("STRATEGY_WEBHOOK_MAX_BYTES", default=65536)
+# Deployments placed by one fan-out task; beyond it, batches (a user's deployments never split) run as tasks.
+STRATEGY_FANOUT_BATCH = env.int("STRATEGY_FANOUT_BATCH", default=25)
+
 # --- Sandbox (paper trading) ------------------------------------------------------------------
 # Defaults for a new SandboxConfig row; operators change the live values in the admin.
 # STARTING_CAPITAL is a decimal string (never a float): money stays exact.

@@ -20,7 +20,7 @@ from brokers.services.accounts import adapter_for
 from strategies.models import Deployment, DeploymentMode
 from trading.models import Action, Order, OrderSource, OrderStatus, PriceType
 from trading.services import pipeline
-from trading.services.errors import TradingError, from_broker
+from trading.services.errors import NoTradingAccount, TradingError, from_broker
 from trading.services.routing import sandbox_adapter
 from trading.services.validation import OrderSpec
 
@@ -65,6 +65,8 @@ def route_of(deployment: Deployment) -> pipeline.Route:
     mode, who trades in the sandbox whatever the deployment says), else its live account's broker."""
     if deployment.mode == DeploymentMode.SANDBOX or is_analyze_mode(deployment.user_id):
         return sandbox_adapter(deployment.user_id), None, True
+    if not deployment.account.is_active:  # an operator switched it off: nothing goes to its broker
+        raise NoTradingAccount(f"account: the deployment's trading account {deployment.account.name!r} is inactive.")
     return adapter_for(deployment.account), deployment.account, False
 
 
@@ -129,8 +131,4 @@ def close_deployment(deployment: Deployment, *, occasion: str | None = None, onl
 
 def place_for(deployment: Deployment, spec: OrderSpec, route: pipeline.Route, *, source: str) -> Order:
     """Place one risk-reducing order for the deployment, as its owner, recorded against it."""
-    order = pipeline.place(deployment.user, spec, route=route, source=source, reduces_risk=True)
-    if order.deployment_id is None:
-        Order.objects.filter(pk=order.pk, deployment__isnull=True).update(deployment=deployment)
-        order.deployment = deployment
-    return order
+    return pipeline.place(deployment.user, spec, route=route, source=source, reduces_risk=True, deployment=deployment)

@@ -10,8 +10,8 @@ from django.apps import apps
 from django.db import models
 from rest_framework.test import APIClient
 
-from analytics import redaction
 from analytics.models import ApiLog, SystemLog, TrafficLog
+from core import redaction
 from tests.accounts.conftest import enroll, totp_code
 from tests.analytics.conftest import ALL, STRANGER, flush
 from tests.api.conftest import persona

@@ -23,12 +23,16 @@ def validate(api_type: str, payload: Mapping) -> None:
 
 
 def run(api_type: str, user: Any, payload: Mapping, *, source: str = OrderSource.API, api_key_id: int | None = None,
-        pending: Any = None, started: float | None = None) -> dict[str, Any]:
+        pending: Any = None, started: float | None = None, route: pipeline.Route | None = None,
+        deployment: Any = None) -> dict[str, Any]:
+    """`route` and `deployment` (placeorder only): a strategy deployment's orders go to its account or sandbox
+    (strategies.services.fanout) and carry the deployment."""
     common = {"source": source, "api_key_id": api_key_id, "pending": pending, "started": started}
     if api_type == PendingApiType.PLACE:
         # The instrument (validation) and the risk limits, counter and analyze mode: one cache round trip.
         hits = risk.prefetch(user.pk, also=instruments.cache_keys(payload.get("exchange"), payload.get("symbol")))
-        order = pipeline.place(user, parse_order(payload, read_ahead=hits), prefetched=hits, **common)
+        order = pipeline.place(user, parse_order(payload, read_ahead=hits), prefetched=hits, route=route,
+                               deployment=deployment, **common)
         return {"orderid": pipeline.orderid_of(order)}
     if api_type == PendingApiType.SMART:
         spec, target = parse_smart_order(payload)

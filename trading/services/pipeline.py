@@ -86,7 +86,7 @@ def repeat_of(user: Any, client_order_id: str, *, wait: float = REPEAT_WAIT_SECO
 def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_id: int | None = None,
           pending: Any = None, parent: Order | None = None, route: Route | None = None,
           started: float | None = None, check_risk: bool = True, reduces_risk: bool = False,
-          prefetched: dict[str, Any] | None = None) -> Order:
+          prefetched: dict[str, Any] | None = None, deployment: Any = None) -> Order:
     """Place one validated order. Returns the order (the first one for a repeated client_order_id).
 
     Raises RiskRefused or BrokerRejected (HTTP 400) and BrokerFailure (500) after recording the
@@ -94,7 +94,7 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
     """
     outcome = place_all(user, [spec], source=source, api_key_id=api_key_id, pending=pending, parent=parent,
                         route=route, started=started, check_risk=check_risk, reduces_risk=reduces_risk,
-                        prefetched=prefetched)[0]
+                        prefetched=prefetched, deployment=deployment)[0]
     if isinstance(outcome, TradingError):
         raise outcome
     return outcome
@@ -103,7 +103,8 @@ def place(user: Any, spec: OrderSpec, *, source: str = OrderSource.API, api_key_
 def place_all(user: Any, specs: list[OrderSpec], *, source: str = OrderSource.API, api_key_id: int | None = None,
               pending: Any = None, parent: Order | None = None, container: Order | None = None,
               route: Route | None = None, started: float | None = None, check_risk: bool = True,
-              reduces_risk: bool = False, prefetched: dict[str, Any] | None = None) -> list[Order | TradingError]:
+              reduces_risk: bool = False, prefetched: dict[str, Any] | None = None,
+              deployment: Any = None) -> list[Order | TradingError]:
     """Place orders checked as one (one order, or the children of a split under `container`, a new
     parent row recorded with them): route, the checks that need no lock, then under the user's lock
     the checks of the user's state and the orders' rows, then the broker call of each.
@@ -115,8 +116,9 @@ def place_all(user: Any, specs: list[OrderSpec], *, source: str = OrderSource.AP
     # 1. Route: the named or primary trading account's broker, or the sandbox in analyze mode.
     route = route or adapter_for_user(user, specs[0].account_name)
     adapter, account, analyze = route
+    # `deployment`: the strategy deployment (strategies.Deployment) placing the orders, recorded on each.
     orders = [new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending,
-                        parent=container or parent) for spec in specs]
+                        parent=container or parent, deployment=deployment) for spec in specs]
     head = container or orders[0]  # the row that carries the idempotency key and a refusal
     # 2. Before the lock: the kill switch and the calendar, and whatever needs the network (the price a
     # MARKET order is valued at; an in-database broker's quote). No network call inside a transaction.

@@ -1,6 +1,6 @@
 """Redaction: no secret ever lands in a log row.
 
-Three layers, applied to everything the analytics app writes:
+Three layers, applied to everything the analytics app writes (and to the strategy signals kept by strategies):
 - by name: a value whose key (JSON field, form or query parameter, log `extra`) names a secret — API keys,
   passwords, tokens, secrets, TOTP and backup codes, Authorization, cookies — is replaced whole;
 - by shape: text that looks like an AlgoDesk API key, a bearer or Api-Key credential, `name=value` with a
