@@ -10,12 +10,35 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
 from accounts.models import Activity
 from accounts.services import otp
 from accounts.services.activity import log_activity
+
+#: Models operators seldom open, listed on the index in a collapsed "Plumbing" section (still reachable, and
+#: in the sidebar as usual): whole apps by label, or single models by (app label, model name).
+PLUMBING_APPS = frozenset({"axes", "otp_static", "django_celery_results", "auth"})
+PLUMBING_MODELS = frozenset({("django_celery_beat", name) for name in
+                             ("ClockedSchedule", "CrontabSchedule", "IntervalSchedule", "SolarSchedule")})
+
+
+def split_plumbing(app_list: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(operators' apps, plumbing apps), each app keeping only its models of that kind."""
+    main, plumbing = [], []
+    for app in app_list:
+        if app["app_label"] in PLUMBING_APPS:
+            plumbing.append(app)
+            continue
+        pipes = [m for m in app["models"] if (app["app_label"], m["object_name"]) in PLUMBING_MODELS]
+        kept = [m for m in app["models"] if m not in pipes]
+        if kept:
+            main.append({**app, "models": kept})
+        if pipes:
+            plumbing.append({**app, "models": pipes})
+    return main, plumbing
 
 
 class AlgoDeskAdminSite(OTPAdminSite):
@@ -28,6 +51,17 @@ class AlgoDeskAdminSite(OTPAdminSite):
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """The operators' dashboard (templates/admin/index.html) over the operators' apps; plumbing below."""
+        # AdminSite.index() without its own get_app_list() call: each app list costs the ModelAdmins' permission
+        # checks (some query), and each_context() builds one already.
+        context = self.each_context(request)
+        main, plumbing = split_plumbing(context["available_apps"])
+        context.update({"title": self.index_title, "subtitle": None, "app_list": main, "plumbing_list": plumbing,
+                        **(extra_context or {})})
+        request.current_app = self.name
+        return TemplateResponse(request, self.index_template or "admin/index.html", context)
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         from accounts.views import PasswordLoginView, url_with_next

@@ -245,3 +245,17 @@ ApiLogArchive = archive_model(ApiLog, "ApiLogArchive", module=__name__, doc=_ARC
                               verbose_name="archived API log")
 SystemLogArchive = archive_model(SystemLog, "SystemLogArchive", module=__name__, doc=_ARCHIVED,
                                  verbose_name="archived system log")
+
+
+class Heartbeat(models.Model):
+    """The last run of a beat-scheduled no-op task (analytics.tasks.heartbeat), one row per component.
+
+    A worker writes it when the task runs; the dashboard reads it (a stale one means no worker ran it).
+    In the default database, beside django-celery-beat's schedules, not among the logs."""
+
+    name = models.CharField(max_length=32, unique=True)
+    seen_at = models.DateTimeField()
+    detail = models.CharField(max_length=200, blank=True, help_text="The worker's host name.")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -360,6 +360,14 @@ if LOG_BUFFER_MAX < 1 or LOG_FLUSH_BATCH < 1 or API_LOG_BODY_LIMIT < 0 or IP_BAN
     raise ImproperlyConfigured("LOG_BUFFER_MAX and LOG_FLUSH_BATCH must be at least 1, API_LOG_BODY_LIMIT at "
                                "least 0 and IP_BAN_HOURS more than 0.")
 
+# --- Analytics: dashboards (README, "Dashboards") -----------------------------------------------
+# The worker's and beat's heartbeat (analytics.tasks.heartbeat, every minute) older than this shows red.
+HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=300)
+# The operators' dashboard keeps its heavy figures (P&L, latency, traffic) this long in the shared cache.
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=30)
+if HEARTBEAT_STALE_SECONDS < 60 or DASHBOARD_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("HEARTBEAT_STALE_SECONDS must be at least 60 and DASHBOARD_CACHE_SECONDS at least 0.")
+
 # --- Trading ----------------------------------------------------------------------------------
 # Broker adapters by name (dotted paths): adding a broker is adding a module and a line here.
 BROKER_ADAPTERS = {

@@ -1,0 +1,44 @@
+"""The dashboards in headless Chromium: the seeded figures are on the page, every chart's canvas was drawn by
+Chart.js (served from our static files), and the console shows no error (a CSP violation is one)."""
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.accounts.conftest import enroll, sign_in
+from tests.analytics import desk
+from tests.browser import open_browser, screenshot
+
+pytestmark = [pytest.mark.django_db(transaction=True, databases="__all__"), pytest.mark.live, pytest.mark.browser]
+
+
+def drawn_charts(page) -> dict[str, str]:
+    page.wait_for_selector("canvas[data-drawn]")
+    return page.eval_on_selector_all("canvas[data-chart]", "cs => Object.fromEntries(cs.map("
+                                                           "c => [c.dataset.chart, c.dataset.drawn || '']))")
+
+
+def test_the_operators_dashboard_in_a_browser(live_server, client):
+    seeded = desk.seed()
+    sign_in(client, seeded.operator, enroll(seeded.operator))
+    with open_browser(live_server, client) as page:
+        page.goto(live_server.url + reverse("admin:index"))
+        assert page.inner_text("#tile-orders .figure") == "8"
+        assert page.inner_text("#tile-filled .figure") == "4"
+        assert page.inner_text("#tile-rejected .figure") == "3"
+        assert page.inner_text("#tile-pnl .figure") == "₹1,820.25"
+        assert "Market is closed" in page.inner_text("#panel-reasons")
+        assert "203.0.113.7" in page.inner_text("#panel-bans")
+        beat = page.locator(".tile.health", has_text="Celery beat")
+        assert "stale" in beat.inner_text()
+        assert "bad" in beat.get_attribute("class")
+        assert "alive" in page.locator(".tile.health", has_text="Celery worker").inner_text()
+        charts = drawn_charts(page)
+        assert charts == {"chart-pnl-user": "2", "chart-pnl-strategy": "3", "chart-latency": "4",
+                          "chart-traffic": "3"}
+        # A drawn canvas has coloured pixels (Chart.js painted it, not just sized it).
+        assert page.eval_on_selector('canvas[data-chart="chart-pnl-user"]',
+                                     "c => c.toDataURL().length") > 5000
+        assert not page.is_visible("#plumbing .app-axes")  # collapsed
+        screenshot(page, "admin-dashboard")
+        assert page.console_errors == []
