@@ -12,7 +12,7 @@ from accounts.services import otp
 from tests.accounts.conftest import enroll, sign_in, totp_code
 from tests.factories import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases="__all__")  # the admin index (the dashboard) reads the traffic log
 
 
 def actions_of(user) -> list[str]:

@@ -44,7 +44,7 @@ def test_the_pages_inline_style_carries_the_policys_nonce():
     assert "'unsafe-inline'" not in policy(response)["style-src"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(databases="__all__")  # the admin index reads the traffic log
 def test_it_serves_a_favicon_and_every_page_links_it():
     operator = StaffFactory()
     staff = sign_in(Client(), operator, enroll(operator))
