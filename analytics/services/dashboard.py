@@ -21,7 +21,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from analytics.models import IpBan, TrafficLog
-from analytics.services import health, latency, pnl
+from analytics.services import health, latency, pnl, rollup
 from brokers.models import FailoverEvent
 from trading.models import Order, OrderKind, OrderStatus
 from trading.resource_api.filters import IST, ist_day_bounds
@@ -102,7 +102,9 @@ def latency_chart(now: dt.datetime | None = None, chart_days: int = CHART_DAYS) 
 
     def part(first: dt.date, last: dt.date) -> list[dict]:
         query = latency.LatencyQuery(since=ist_day_bounds(first)[0], until=ist_day_bounds(last)[1], group_by=("day",))
-        return latency.latency_report(Order.objects.all(), query)
+        if first == last == until:  # today: exact, from today's orders (an indexed range)
+            return latency.latency_report(Order.objects.all(), query)
+        return rollup.report(query).results  # closed days: their daily rollups where rolled (percentiles +-0.5%)
 
     per_day = {row["day"]: row for row in _split(since, until, part, "latency")}
     axis = pnl.days(since, until)

@@ -56,6 +56,19 @@ def test_it_charts_latency_percentiles_per_day(seeded):
     assert chart["p50"][0] is None  # no orders that day: a gap, not a zero
 
 
+def test_closed_days_come_from_their_latency_rollups(seeded):
+    from analytics.models import LatencyRollupDay
+    from analytics.services import rollup
+
+    yesterday = dashboard.today(seeded.now) - dt.timedelta(days=1)
+    rollup.roll_day(yesterday)
+    assert LatencyRollupDay.objects.filter(day=yesterday).exists()
+    chart = dashboard.latency_chart(seeded.now)
+    assert chart["count"][-2] == 1
+    assert chart["p50"][-2] == pytest.approx(42.0, rel=0.005)
+    assert chart["p50"][-1] == 82.0  # today stays exact
+
+
 def test_it_reports_traffic_and_error_rates(seeded):
     chart = dashboard.traffic(seeded.now)
     assert chart["total"] == 10
@@ -144,9 +157,10 @@ def test_the_admin_index_costs_a_fixed_number_of_queries(operator_client, seeded
     assert warm < cold
     assert warm == _queries(operator_client, url)
     # The ban list (2, cached after), session, user and device (3), the sandbox config admin's singleton check
-    # (1), then the panels: orders (2), P&L (2 books x 2 ranges), latency (2 ranges), traffic (1), bans (2),
+    # (1), then the panels: orders (2), P&L (2 books x 2 ranges), latency (today 1; past days: which are rolled
+    # up 1, none here, so their orders 1), traffic (1), bans (2),
     # failovers (1), health (2); the sidebar's admin log (1).
-    assert cold == 21, cold
+    assert cold == 22, cold
     # Warm: the charts come from the cache; today's orders, bans, failovers and health are read every time.
     assert warm == 12, warm
     assert dashboard_cache_cleared == warm  # a new order shows in the counts at once, at no extra query
