@@ -263,6 +263,10 @@ class Activity(models.TextChoices):
     SETTING_CHANGED = "setting_changed", "Setting changed"
     USER_CHANGED = "user_changed", "User changed by an operator"
     USER_DEACTIVATED = "user_deactivated", "User deactivated"
+    BROKER_FAILOVER = "broker_failover", "Primary broker account failed over"
+    BROKER_FAILBACK = "broker_failback", "Primary broker account restored (fail-back)"
+    BROKER_NEEDS_LOGIN = "broker_needs_login", "Broker account needs a new login"
+    BROKER_PINNED = "broker_pinned", "Broker account pinned or unpinned"
 
 
 class ActivityLog(models.Model):

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from brokers.forms import credential_inputs, trading_account_form
 from brokers.models import BrokerToken, FailoverEvent, Instrument, TradingAccount, WebSocketConnection
 from brokers.services import accounts as account_services
+from brokers.services import health
 from core.numbers import NumbersAdminMixin
 
 MAX_PINGS = 20
@@ -69,7 +70,7 @@ class TradingAccountAdmin(admin.ModelAdmin):
         if len(selected) > MAX_PINGS:
             self.message_user(request, f"Testing the first {MAX_PINGS} selected accounts only.", messages.WARNING)
         for account in selected[:MAX_PINGS]:
-            ok, message = account_services.check_connection(account)
+            ok, message = health.check_connection(account)
             self.message_user(request, f"{account.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
 
 

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from accounts.fields import EncryptedJSONField
+from accounts.fields import EncryptedJSONField, EncryptedTextField
+from brokers.adapters.egress import Egress, egress_problems
 from brokers.adapters.registry import broker_names
 
 
@@ -22,6 +23,7 @@ class ConnectionStatus(models.TextChoices):
     DEGRADED = "degraded", "Degraded"
     DISCONNECTED = "disconnected", "Disconnected"
     FAILED = "failed", "Failed"
+    NEEDS_LOGIN = "needs_login", "Needs a new login"
 
 
 class TradingAccountQuerySet(models.QuerySet):
@@ -36,7 +38,9 @@ class TradingAccount(models.Model):
     """One broker login of a user. Credentials are encrypted at rest and never displayed.
 
     At most one account per user is primary (a partial unique constraint); orders go to it.
-    `priority` orders the failover candidates, lower first.
+    `priority` orders the failover candidates, lower first. The health check keeps the connection
+    fields and the two streak counters; brokers.services.failover reads them to fail over after a run
+    of failures and to restore the original primary (`standing_in_for`) after a run of successes.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trading_accounts")
@@ -51,6 +55,21 @@ class TradingAccount(models.Model):
     )
     last_connected_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0, help_text="Failed health checks in a row.")
+    consecutive_successes = models.PositiveIntegerField(default=0, help_text="Healthy checks in a row.")
+    pinned = models.BooleanField(
+        default=False, help_text="Opt out of automatic failover: the primary never moves away from or onto "
+                                 "this account by itself.")
+    standing_in_for = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="stand_ins",
+        help_text="The primary this account replaced by failover; it is restored once healthy again.")
+    egress_source_address = models.GenericIPAddressField(
+        null=True, blank=True, verbose_name="egress source address",
+        help_text="Orders and checks of this account leave from this local address (the static IP "
+                  "registered with the broker).")
+    egress_proxy_url = EncryptedTextField(
+        null=True, blank=True, default=None, verbose_name="egress proxy URL",
+        help_text="Or through this proxy: http://, https://, socks5:// or socks5h://host:port (stored encrypted).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -76,6 +95,19 @@ class TradingAccount(models.Model):
             )
         if self.credentials is not None and not isinstance(self.credentials, dict):
             raise ValidationError({"credentials": "Credentials must be a mapping of field name to value."})
+        problems = egress_problems(self.egress_source_address or "", self.egress_proxy_url or "")
+        if problems:
+            raise ValidationError(problems)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # No proxy is NULL, never the token of an empty string (nothing to decrypt or rotate).
+        self.egress_proxy_url = (self.egress_proxy_url or "").strip() or None
+        self.egress_source_address = self.egress_source_address or None
+        super().save(*args, **kwargs)
+
+    @property
+    def egress(self) -> Egress:
+        return Egress(source_address=self.egress_source_address or "", proxy_url=self.egress_proxy_url or "")
 
     @property
     def credential_keys(self) -> list[str]:
@@ -209,13 +241,20 @@ class WebSocketConnection(models.Model):
         return f"{self.account_id}:{self.connection_id} ({self.status})"
 
 
+class FailoverKind(models.TextChoices):
+    FAILOVER = "failover", "Failover"
+    FAILBACK = "failback", "Fail-back"
+
+
 class FailoverEvent(models.Model):
-    """An audit record of one failover attempt from a failing primary account to the next one.
+    """An audit record of one failover attempt from a failing primary account to the next one, or of
+    the fail-back to the original primary once it is healthy again.
 
     The account links survive deletion of the accounts (SET_NULL), so the history stays.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="failover_events")
+    kind = models.CharField(max_length=16, choices=FailoverKind.choices, default=FailoverKind.FAILOVER)
     from_account = models.ForeignKey(
         TradingAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="failovers_from"
     )
@@ -229,6 +268,10 @@ class FailoverEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # A user's recent failovers, newest first (their accounts page).
+            models.Index(fields=["user", "-created_at"], name="brokers_failover_user_recent"),
+        ]
 
     def __str__(self) -> str:
-        return f"failover {self.from_account_id} -> {self.to_account_id} ({'ok' if self.success else 'failed'})"
+        return f"{self.kind} {self.from_account_id} -> {self.to_account_id} ({'ok' if self.success else 'failed'})"

@@ -379,6 +379,19 @@ BROKER_ADAPTERS = {
 OPENALGO_CONNECT_TIMEOUT = env.float("OPENALGO_CONNECT_TIMEOUT", default=3.0)
 OPENALGO_READ_TIMEOUT = env.float("OPENALGO_READ_TIMEOUT", default=10.0)
 OPENALGO_MAX_CONNECTIONS = env.int("OPENALGO_MAX_CONNECTIONS", default=10)
+# Broker health and failover (brokers.services.failover). The health check pings every active trading
+# account; its beat row is seeded every BROKER_HEALTH_CHECK_SECONDS and is edited in the admin afterwards.
+BROKER_HEALTH_CHECK_SECONDS = env.float("BROKER_HEALTH_CHECK_SECONDS", default=30.0)
+BROKER_HEALTH_CHECK_TIMEOUT = env.float("BROKER_HEALTH_CHECK_TIMEOUT", default=3.0)  # seconds per ping
+BROKER_HEALTH_CHECK_CONCURRENCY = env.int("BROKER_HEALTH_CHECK_CONCURRENCY", default=16)  # pings at once
+BROKER_FAILOVER_ENABLED = env.bool("BROKER_FAILOVER_ENABLED", default=True)
+BROKER_FAILOVER_AFTER_FAILURES = env.int("BROKER_FAILOVER_AFTER_FAILURES", default=3)  # N failed checks in a row
+BROKER_FAILBACK_AFTER_SUCCESSES = env.int("BROKER_FAILBACK_AFTER_SUCCESSES", default=5)  # M healthy checks in a row
+if (BROKER_HEALTH_CHECK_SECONDS <= 0 or BROKER_HEALTH_CHECK_TIMEOUT <= 0 or BROKER_HEALTH_CHECK_CONCURRENCY < 1
+        or BROKER_FAILOVER_AFTER_FAILURES < 1 or BROKER_FAILBACK_AFTER_SUCCESSES < 1):
+    raise ImproperlyConfigured("BROKER_HEALTH_CHECK_SECONDS and BROKER_HEALTH_CHECK_TIMEOUT must be more than 0; "
+                               "BROKER_HEALTH_CHECK_CONCURRENCY, BROKER_FAILOVER_AFTER_FAILURES and "
+                               "BROKER_FAILBACK_AFTER_SUCCESSES at least 1.")
 # Orders whose broker answer was lost (a timeout after sending) await confirmation: the reconcile looks
 # for them in the broker's order book and, after this many minutes without finding them, rejects them.
 ORDER_RECONCILE_WINDOW_MINUTES = env.int("ORDER_RECONCILE_WINDOW_MINUTES", default=15)

@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from brokers.adapters.egress import Egress
+
 ZERO = Decimal("0")
 
 
@@ -33,6 +35,13 @@ class BrokerUnavailable(BrokerError):
     """The broker could not be reached or answered with a fault: transient by default."""
 
     permanent = False
+
+
+class SessionExpired(BrokerError):
+    """The broker refused the account's key or session (it expires daily at the rollover): the account
+    needs a new login. Permanent for this call, and not a connection fault: no failover follows."""
+
+    permanent = True
 
 
 class OrderRejected(BrokerError):
@@ -215,11 +224,17 @@ class Candle:
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """Who the adapter acts for: the user, and the trading account (with decrypted credentials) if any."""
+    """Who the adapter acts for: the user, and the trading account (with decrypted credentials) if any.
+
+    `egress` is where the account's traffic must leave from (a network adapter honours it; no request
+    may take another route). `timeout`, when set, bounds each call in seconds (health checks).
+    """
 
     user_id: int
     account_id: int | None = None
     credentials: dict[str, Any] = field(default_factory=dict)
+    egress: Egress = field(default_factory=Egress)
+    timeout: float | None = None
 
 
 # --- The interface --------------------------------------------------------------------------

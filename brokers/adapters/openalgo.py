@@ -7,6 +7,7 @@ connections instead of paying a TCP/TLS handshake each time.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -33,8 +34,10 @@ from brokers.adapters.base import (
     OrderResult,
     PositionInfo,
     Quote,
+    SessionExpired,
     TradeInfo,
 )
+from brokers.adapters.egress import Egress
 from brokers.adapters.openalgo_parse import STATUS_MAP, dec, integer, order_status_value, timestamp
 
 __all__ = ["STATUS_MAP", "OpenAlgoAdapter", "client_for", "close_clients", "dec", "order_status_value", "strategy_tag",
@@ -58,32 +61,47 @@ def strategy_tag(strategy: str, reference: str = "") -> str:
     suffix = f" [{reference}]"
     return strategy[:STRATEGY_MAX_LENGTH - len(suffix)].rstrip() + suffix
 
+#: What an upstream says when it refuses the key or the broker session (checked on 401/403 only).
+SESSION_REFUSED = re.compile(r"invalid.*(api ?key|session|token)|(session|token).*(expired|invalid)|"
+                             r"unauthori[sz]ed|not authenticated|login required", re.IGNORECASE)
+
 _clients: dict[tuple, httpx.Client] = {}
 _clients_lock = threading.Lock()
 
 
-def client_for(host_url: str) -> httpx.Client:
-    """The shared, pooled client for one OpenAlgo host (created on first use)."""
+def client_for(host_url: str, egress: Egress | None = None) -> httpx.Client:
+    """The shared, pooled client for one OpenAlgo host and egress (created on first use).
+
+    One pool per (host, egress): an account bound to a source address or a proxy gets connections
+    that leave only that way, never a warm socket another account opened.
+    """
+    egress = egress or Egress()
     connect = float(settings.OPENALGO_CONNECT_TIMEOUT)
     read = float(settings.OPENALGO_READ_TIMEOUT)
     # The pid is part of the key: a client created before a fork (gunicorn, celery prefork) must not
     # share its sockets with the children.
-    key = (os.getpid(), host_url, connect, read)
+    key = (os.getpid(), host_url, connect, read, egress.key)
     client = _clients.get(key)
     if client is None:
         with _clients_lock:
             client = _clients.get(key)
             if client is None:
-                client = httpx.Client(
-                    base_url=host_url,
-                    timeout=httpx.Timeout(read, connect=connect, pool=connect),
-                    limits=httpx.Limits(max_connections=settings.OPENALGO_MAX_CONNECTIONS,
-                                        max_keepalive_connections=settings.OPENALGO_MAX_CONNECTIONS,
-                                        keepalive_expiry=60.0),
-                    headers={"User-Agent": "AlgoDesk-OpenAlgoAdapter"},
-                )
+                client = _new_client(host_url, egress, httpx.Timeout(read, connect=connect, pool=connect))
                 _clients[key] = client
     return client
+
+
+def _new_client(host_url: str, egress: Egress, timeout: httpx.Timeout) -> httpx.Client:
+    limits = httpx.Limits(max_connections=settings.OPENALGO_MAX_CONNECTIONS,
+                          max_keepalive_connections=settings.OPENALGO_MAX_CONNECTIONS, keepalive_expiry=60.0)
+    options: dict[str, Any] = {"base_url": host_url, "timeout": timeout,
+                               "headers": {"User-Agent": "AlgoDesk-OpenAlgoAdapter"}}
+    if not egress:
+        return httpx.Client(limits=limits, **options)
+    # An egress is exact: the environment's HTTP(S)_PROXY variables must not reroute it.
+    transport = httpx.HTTPTransport(limits=limits, trust_env=False,
+                                    local_address=egress.source_address or None, proxy=egress.proxy_url or None)
+    return httpx.Client(transport=transport, trust_env=False, **options)
 
 
 def close_clients() -> None:
@@ -141,7 +159,7 @@ class OpenAlgoAdapter(BrokerAdapter):
         if self._client is None:
             if not self.host_url.startswith(("http://", "https://")):
                 raise BrokerError("OpenAlgo credential host_url must be an http(s) URL.", permanent=True)
-            self._client = client_for(self.host_url)
+            self._client = client_for(self.host_url, self.context.egress)
         return self._client
 
     def _post(self, path: str, payload: dict[str, Any] | None = None, *, order: bool = False) -> dict[str, Any]:
@@ -149,8 +167,12 @@ class OpenAlgoAdapter(BrokerAdapter):
         if not self.api_key:
             raise BrokerError("OpenAlgo credential api_key is not set.", permanent=True)
         body = {"apikey": self.api_key, **(payload or {})}
+        timeout = self.context.timeout
         try:
-            response = self.client.post(f"/api/v1/{path}", json=body)
+            if timeout is None:
+                response = self.client.post(f"/api/v1/{path}", json=body)
+            else:
+                response = self.client.post(f"/api/v1/{path}", json=body, timeout=httpx.Timeout(timeout))
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing was sent: retrying or failing over cannot duplicate anything.
             raise BrokerUnavailable(f"OpenAlgo server unreachable on {path}: {type(exc).__name__} {exc}.",
@@ -171,6 +193,12 @@ class OpenAlgoAdapter(BrokerAdapter):
         if status == 429:
             raise BrokerUnavailable(_message(data, response),
                                     data={"http_status": status, "retry_after": (data or {}).get("retry_after")})
+        if status in (401, 403) and SESSION_REFUSED.search(_message(data, response)):
+            # The key or the broker session is not accepted (OpenAlgo: 403 "Invalid openalgo apikey";
+            # sessions expire at the daily rollover). Nothing was placed; the account needs a new login.
+            # An order call stays a rejection of that order (the pipeline records it as such).
+            cls = OrderRejected if order else SessionExpired
+            raise cls(_message(data, response), permanent=True, data={"http_status": status, "session_expired": True})
         if status == 404:
             raise OrderNotFound(_message(data, response), data={"http_status": status})
         if status >= 400:

@@ -32,3 +32,11 @@ def adapter_class(name: str) -> type[BrokerAdapter]:
 
 def get_adapter(name: str, context: AdapterContext) -> BrokerAdapter:
     return adapter_class(name)(context)
+
+
+def runs_in_database(name: str) -> bool:
+    """True for a broker that lives in this database (the sandbox); False for an unknown one."""
+    try:
+        return adapter_class(name).runs_in_database
+    except (UnknownBroker, ImportError):
+        return False

@@ -1,4 +1,4 @@
-"""Trading accounts: the primary account, adapters with decrypted credentials, connection health."""
+"""Trading accounts: the primary account, pinning, adapters with decrypted credentials and their egress."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,9 +6,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from brokers.adapters.base import AdapterContext, BrokerAdapter, BrokerError
+from accounts.models import Activity
+from accounts.services.activity import log_activity
+from brokers.adapters.base import AdapterContext, BrokerAdapter
 from brokers.adapters.registry import get_adapter
-from brokers.models import ConnectionStatus, TradingAccount
+from brokers.models import TradingAccount
 
 
 class AccountError(ValueError):
@@ -30,10 +32,11 @@ def make_primary(account: TradingAccount) -> TradingAccount:
         if not current.is_active:
             raise AccountError(f"Trading account {account.name!r} is inactive and cannot be primary.")
         now = timezone.now()
+        # A person's choice ends any failover: no fail-back will undo it.
         TradingAccount.objects.filter(user_id=account.user_id, is_primary=True).exclude(pk=account.pk).update(
-            is_primary=False, updated_at=now)
-        TradingAccount.objects.filter(pk=account.pk).update(is_primary=True, updated_at=now)
-    account.is_primary = True
+            is_primary=False, standing_in_for=None, updated_at=now)
+        TradingAccount.objects.filter(pk=account.pk).update(is_primary=True, standing_in_for=None, updated_at=now)
+    account.is_primary, account.standing_in_for_id = True, None
     return account
 
 
@@ -42,44 +45,32 @@ def primary_account(user: Any) -> TradingAccount | None:
     return TradingAccount.objects.for_user(user).filter(is_primary=True, is_active=True).first()
 
 
-def adapter_for(account: TradingAccount) -> BrokerAdapter:
-    """The broker adapter acting for `account`, with its decrypted credentials."""
+def adapter_for(account: TradingAccount, *, timeout: float | None = None) -> BrokerAdapter:
+    """The broker adapter acting for `account`, with its decrypted credentials and its egress (the
+    only way its requests may leave). `timeout` bounds each call (health checks)."""
     context = AdapterContext(user_id=account.user_id, account_id=account.pk,
-                             credentials=dict(account.credentials or {}))
+                             credentials=dict(account.credentials or {}), egress=account.egress, timeout=timeout)
     return get_adapter(account.broker, context)
 
 
-def record_health(account: TradingAccount, ok: bool, error: str = "") -> TradingAccount:
-    """Record the outcome of a health check or broker call.
-
-    Success: connected. A first failure after being connected: degraded; further failures: failed.
-    Written with update() so a stale in-memory copy never overwrites credentials.
-    """
-    now = timezone.now()
-    if ok:
-        fields: dict[str, Any] = {"connection_status": ConnectionStatus.CONNECTED, "last_connected_at": now,
-                                  "last_error": ""}
-    else:
-        previous = (TradingAccount.objects.filter(pk=account.pk).values_list("connection_status", flat=True)
-                    .first())
-        status = ConnectionStatus.DEGRADED if previous == ConnectionStatus.CONNECTED else ConnectionStatus.FAILED
-        fields = {"connection_status": status, "last_error": (error or "unknown error")[:2000]}
-    TradingAccount.objects.filter(pk=account.pk).update(updated_at=now, **fields)
-    for name, value in fields.items():
-        setattr(account, name, value)
-    return account
-
-
 def check_connection(account: TradingAccount) -> tuple[bool, str]:
-    """Ping the broker (outside any transaction) and record the outcome. Returns (ok, message)."""
-    try:
-        answer = adapter_for(account).ping()
-    except BrokerError as exc:
-        record_health(account, False, exc.message)
-        return False, exc.message
-    except Exception as exc:  # a misconfigured adapter must be recorded, not crash the caller
-        message = f"{type(exc).__name__}: {exc}"
-        record_health(account, False, message)
-        return False, message
-    record_health(account, True)
-    return True, f"{answer} answered"
+    """Ping the broker (outside any transaction), record the outcome as a health check does (it counts
+    toward failover), and return (ok, message)."""
+    from brokers.services import health  # health builds on this module
+
+    result = health.ping(account)
+    health.record(account.pk, result)
+    health.evaluate_failover(account.user_id)
+    account.refresh_from_db()
+    return result.ok, result.message
+
+
+def set_pinned(account: TradingAccount, pinned: bool, *, request: Any = None, actor: Any = None) -> TradingAccount:
+    """Pin (opt out of automatic failover) or unpin an account; recorded in the user's activity log."""
+    changed = TradingAccount.objects.filter(pk=account.pk).exclude(pinned=pinned).update(
+        pinned=pinned, updated_at=timezone.now())
+    account.pinned = pinned
+    if changed:
+        log_activity(Activity.BROKER_PINNED, user=account.user, request=request, actor=actor, account=account.name,
+                     pinned=pinned, summary=f"{account.name} {'pinned' if pinned else 'unpinned'}")
+    return account

@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from brokers.adapters.openalgo import OpenAlgoAdapter
 from brokers.models import ConnectionStatus, TradingAccount
 from brokers.services import accounts as services
+from brokers.services import health
 from tests.brokers.factories import TradingAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,33 +142,35 @@ def test_adapter_for_passes_the_decrypted_credentials(trader):
     assert (adapter.host_url, adapter.api_key) == ("http://h:5000", "k-1")
 
 
-def test_record_health_marks_connected_then_degraded_then_failed(trader):
+def test_a_recorded_check_marks_connected_then_degraded_then_failed_and_counts_streaks(trader):
     account = TradingAccountFactory(user=trader)
-    services.record_health(account, True)
+    health.record(account.pk, health.PingResult(True, "ok"))
     account.refresh_from_db()
     assert account.connection_status == ConnectionStatus.CONNECTED
     assert account.last_connected_at is not None
-    services.record_health(account, False, "timed out")
+    assert (account.consecutive_successes, account.consecutive_failures) == (1, 0)
+    health.record(account.pk, health.PingResult(False, "timed out"))
     account.refresh_from_db()
     assert (account.connection_status, account.last_error) == (ConnectionStatus.DEGRADED, "timed out")
-    services.record_health(account, False, "timed out again")
+    health.record(account.pk, health.PingResult(False, "timed out again"))
     account.refresh_from_db()
     assert account.connection_status == ConnectionStatus.FAILED
+    assert (account.consecutive_successes, account.consecutive_failures) == (0, 2)
 
 
-def test_record_health_never_overwrites_credentials_from_a_stale_copy(trader):
+def test_a_recorded_check_never_overwrites_credentials_from_a_stale_copy(trader):
     account = TradingAccountFactory(user=trader)
     stale = TradingAccount.objects.get(pk=account.pk)
     account.credentials = {**account.credentials, "api_key": "rotated"}
     account.save()
-    services.record_health(stale, True)
+    health.record(stale.pk, health.PingResult(True, "ok"))
     assert TradingAccount.objects.get(pk=account.pk).credentials["api_key"] == "rotated"
 
 
 def test_check_connection_records_an_unreachable_broker(trader):
     # Port 9 on localhost: nothing listens, the connection is refused at once.
     account = TradingAccountFactory(user=trader, credentials={"host_url": "http://127.0.0.1:9", "api_key": "k"})
-    ok, message = services.check_connection(account)
+    ok, message = health.check_connection(account)
     account.refresh_from_db()
     assert not ok
     assert "unreachable" in message

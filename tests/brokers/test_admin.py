@@ -123,7 +123,7 @@ def test_the_test_connection_action_pings_and_records_health(staff_client, accou
         seen.append(request.url.path)
         return httpx.Response(200, json={"status": "success", "data": {"message": "pong", "broker": "fyers"}})
 
-    monkeypatch.setattr(openalgo, "client_for", lambda host: httpx.Client(
+    monkeypatch.setattr(openalgo, "client_for", lambda host, egress=None: httpx.Client(
         base_url=host, transport=httpx.MockTransport(handler)))
     response = staff_client.post(changelist(TradingAccount), {"action": "test_connection",
                                                               "_selected_action": [account.pk]}, follow=True)

@@ -16,6 +16,7 @@ from brokers.adapters.base import (
 from brokers.adapters.openalgo import client_for
 from brokers.models import ConnectionStatus, TradingAccount
 from brokers.services import accounts as services
+from brokers.services import health
 from tests.brokers import upstream_urls
 from tests.brokers.factories import TradingAccountFactory
 
@@ -104,7 +105,7 @@ def test_requests_reuse_one_keep_alive_connection(adapter, upstream):
 
 
 def test_test_connection_records_health_against_the_live_server(account):
-    ok, message = services.check_connection(account)
+    ok, message = health.check_connection(account)
     account.refresh_from_db()
     assert ok
     assert message == "openalgo:upstream-test answered"
