@@ -20,16 +20,16 @@ MAX_PINGS = 20
 
 @admin.register(TradingAccount)
 class TradingAccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "broker", "is_primary", "is_active", "priority", "connection_status",
-                    "last_connected_at", "credentials_set"]
-    list_filter = ["broker", "connection_status", "is_primary", "is_active"]
+    list_display = ["name", "user", "broker", "is_primary", "is_active", "priority", "pinned", "connection_status",
+                    "consecutive_failures", "last_connected_at", "standing_in_for", "egress", "credentials_set"]
+    list_filter = ["broker", "connection_status", "is_primary", "is_active", "pinned"]
     search_fields = ["name", "user__username", "user__email"]
     autocomplete_fields = ["user"]
-    list_select_related = ["user"]
+    list_select_related = ["user", "standing_in_for"]
     ordering = ["user__username", "priority", "name"]
-    readonly_fields = ["is_primary", "credentials_set", "connection_status", "last_connected_at", "last_error",
-                       "created_at", "updated_at"]
-    actions = ["make_primary", "test_connection"]
+    readonly_fields = ["is_primary", "standing_in_for", "credentials_set", "connection_status", "last_connected_at",
+                       "last_error", "consecutive_failures", "consecutive_successes", "created_at", "updated_at"]
+    actions = ["make_primary", "test_connection", "pin", "unpin"]
 
     def get_form(self, request: HttpRequest, obj: TradingAccount | None = None, change: bool = False, **kwargs):
         # Built per request: the credential inputs follow the registered brokers (settings).
@@ -40,13 +40,45 @@ class TradingAccountAdmin(admin.ModelAdmin):
         return [
             (None, {"fields": ["user", "name", "broker", "is_active", "priority", "is_primary"]}),
             ("Credentials (write-only)", {"fields": ["credentials_set", *credential_inputs(), "clear_credentials"]}),
-            ("Connection", {"fields": ["connection_status", "last_connected_at", "last_error"]}),
+            ("Egress (where this account's traffic leaves from)",
+             {"fields": ["egress_source_address", "egress_proxy_url", "clear_egress_proxy"]}),
+            ("Connection and failover", {"fields": ["connection_status", "last_connected_at", "last_error",
+                                                    "consecutive_failures", "consecutive_successes", "pinned",
+                                                    "standing_in_for"]}),
             ("Record", {"fields": ["created_at", "updated_at"]}),
         ]
 
     @admin.display(description="credentials set")
     def credentials_set(self, obj: TradingAccount) -> str:
         return ", ".join(obj.credential_keys) or "—"
+
+    @admin.display(description="egress")
+    def egress(self, obj: TradingAccount) -> str:
+        return obj.egress.describe() if obj.egress else "—"
+
+    def save_model(self, request: HttpRequest, obj: TradingAccount, form, change: bool) -> None:
+        # A change of the pin goes through the service, which writes it to the user's activity log.
+        wanted = obj.pinned
+        repin = change and "pinned" in form.changed_data
+        if repin:
+            obj.pinned = form.initial["pinned"]
+        super().save_model(request, obj, form, change)
+        if repin:
+            account_services.set_pinned(obj, wanted, request=request, actor=request.user)
+
+    @admin.action(description="Pin: opt the selected accounts out of automatic failover")
+    def pin(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_pinned(request, queryset, True)
+
+    @admin.action(description="Unpin: let automatic failover move the selected accounts")
+    def unpin(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_pinned(request, queryset, False)
+
+    def _set_pinned(self, request: HttpRequest, queryset: QuerySet, pinned: bool) -> None:
+        accounts = list(queryset.select_related("user"))
+        for account in accounts:
+            account_services.set_pinned(account, pinned, request=request, actor=request.user)
+        self.message_user(request, f"{len(accounts)} account(s) {'pinned' if pinned else 'unpinned'}.")
 
     @admin.action(description="Make the selected account its user's primary")
     def make_primary(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -129,8 +161,8 @@ class WebSocketConnectionAdmin(ReadOnlyAdmin):
 
 @admin.register(FailoverEvent)
 class FailoverEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "from_account", "to_account", "success", "reason"]
-    list_filter = ["success", "created_at"]
+    list_display = ["created_at", "user", "kind", "from_account", "to_account", "success", "reason", "error"]
+    list_filter = ["kind", "success", "created_at"]
     search_fields = ["user__username", "from_account__name", "to_account__name", "reason"]
     autocomplete_fields = ["user", "from_account", "to_account"]
     list_select_related = ["user", "from_account", "to_account"]

@@ -30,15 +30,26 @@ class TradingAccountForm(forms.ModelForm):
     """
 
     clear_credentials = forms.BooleanField(required=False, help_text="Remove every stored credential.")
+    egress_proxy_url = forms.CharField(
+        label="egress proxy URL", required=False, strip=True, max_length=2048,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Or send this account's traffic through a proxy: http://, https://, socks5:// or "
+                  "socks5h://host:port (stored encrypted, never shown).")
+    clear_egress_proxy = forms.BooleanField(required=False, label="clear egress proxy",
+                                            help_text="Remove the stored proxy URL.")
 
     class Meta:
         model = TradingAccount
-        fields = ["user", "name", "broker", "is_active", "priority"]
+        fields = ["user", "name", "broker", "is_active", "priority", "pinned", "egress_source_address",
+                  "egress_proxy_url"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.by_broker = credential_fields_by_broker()
         stored = (self.instance.credentials or {}) if self.instance.pk else {}
+        if self.instance.pk and "egress_proxy_url" in self.fields:
+            self.fields["egress_proxy_url"].help_text += (" Currently set; leave blank to keep it."
+                                                          if self.instance.egress_proxy_url else " Currently not set.")
         for field_name, field in self.fields.items():
             if field_name.startswith(FIELD_PREFIX):
                 is_set = stored.get(field_name.removeprefix(FIELD_PREFIX)) not in (None, "")
@@ -57,6 +68,12 @@ class TradingAccountForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        # Write-only like the credentials: blank keeps the stored proxy, the box clears it. The model's
+        # clean() then checks the egress (errors name egress_source_address / egress_proxy_url).
+        if cleaned.get("clear_egress_proxy"):
+            cleaned["egress_proxy_url"] = None
+        elif not cleaned.get("egress_proxy_url"):
+            cleaned["egress_proxy_url"] = self.instance.egress_proxy_url if self.instance.pk else None
         broker = cleaned.get("broker")
         if broker in self.by_broker:
             credentials = self.merged_credentials()

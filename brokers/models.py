@@ -87,6 +87,12 @@ class TradingAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.broker})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # No proxy is NULL, never the token of an empty string (nothing to decrypt or rotate).
+        self.egress_proxy_url = (self.egress_proxy_url or "").strip() or None
+        self.egress_source_address = self.egress_source_address or None
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         super().clean()
         if self.broker and self.broker not in broker_names():
@@ -98,12 +104,6 @@ class TradingAccount(models.Model):
         problems = egress_problems(self.egress_source_address or "", self.egress_proxy_url or "")
         if problems:
             raise ValidationError(problems)
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # No proxy is NULL, never the token of an empty string (nothing to decrypt or rotate).
-        self.egress_proxy_url = (self.egress_proxy_url or "").strip() or None
-        self.egress_source_address = self.egress_source_address or None
-        super().save(*args, **kwargs)
 
     @property
     def egress(self) -> Egress:

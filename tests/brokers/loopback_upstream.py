@@ -26,8 +26,8 @@ class Seen:
 
 class LoopbackUpstream:
     def __init__(self, name: str = "upstream", host: str = "127.0.0.1", port: int = 0,
-                 api_key: str = API_KEY) -> None:
-        self.name, self.host, self.port, self.api_key = name, host, port, api_key
+                 api_keys: tuple[str, ...] = (API_KEY,)) -> None:
+        self.name, self.host, self.port, self.api_keys = name, host, port, set(api_keys)
         self.session_expired = False
         self.seen: list[Seen] = []
         self.placed: list[dict] = []
@@ -82,7 +82,7 @@ class LoopbackUpstream:
     def handle(self, path: str, body: dict, client_ip: str) -> tuple[int, dict]:
         with self.lock:
             self.seen.append(Seen(path, client_ip, str(body.get("apikey", ""))))
-            if self.session_expired or body.get("apikey") != self.api_key:
+            if self.session_expired or body.get("apikey") not in self.api_keys:
                 return 403, {"status": "error", "message": "Invalid openalgo apikey"}
             if path == "ping":
                 return 200, {"status": "success", "data": {"message": "pong", "broker": self.name}}
@@ -114,6 +114,7 @@ class LoopbackUpstream:
         with self.lock:
             return sum(1 for s in self.seen if s.path == path)
 
-    def clients(self, path: str | None = None) -> set[str]:
+    def clients(self, apikey: str | None = None) -> set[str]:
+        """The client addresses requests came from (those carrying `apikey`, if given)."""
         with self.lock:
-            return {s.client_ip for s in self.seen if path is None or s.path == path}
+            return {s.client_ip for s in self.seen if apikey is None or s.apikey == apikey}

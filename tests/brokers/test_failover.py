@@ -105,7 +105,7 @@ def test_it_fails_over_after_n_failures_to_the_next_healthy_account_by_priority(
     assert (main.connection_status, main.consecutive_failures) == (ConnectionStatus.FAILED, 3)
     # The user's activity log (their dashboard) says so.
     entry = ActivityLog.objects.get(user=trader, action=Activity.BROKER_FAILOVER)
-    assert entry.details["from_account"] == "main" and entry.details["to_account"] == "backup"
+    assert (entry.details["from_account"], entry.details["to_account"]) == ("main", "backup")
     assert "failed over to backup" in entry.details["summary"]
     run(3)  # the outage goes on: one failover, not one per check
     assert FailoverEvent.objects.count() == 1
@@ -133,7 +133,7 @@ def test_it_fails_back_after_m_healthy_checks_of_the_original(trader, trio):
 
 
 def test_a_flapping_primary_never_fails_over_and_a_flapping_original_never_fails_back(trader, trio):
-    servers, accounts = trio
+    servers, _ = trio
     run()
     for _ in range(4):  # down twice, up once: never three failures in a row
         servers["main"].stop()
@@ -154,7 +154,7 @@ def test_a_flapping_primary_never_fails_over_and_a_flapping_original_never_fails
     assert FailoverEvent.objects.count() == 1
 
 
-def test_the_stand_in_skips_failing_pinned_and_inactive_accounts(trader, trio, upstreams):
+def test_the_stand_in_skips_pinned_accounts(trader, trio):
     servers, accounts = trio
     run()
     services.set_pinned(accounts["backup"], True)
@@ -258,7 +258,7 @@ def test_an_expired_session_needs_a_new_login_and_is_not_a_failover_flap(trader,
 
 
 def test_an_account_that_needs_a_login_is_never_a_stand_in(trader, trio):
-    servers, accounts = trio
+    servers, _ = trio
     run()
     servers["backup"].session_expired = True
     servers["main"].stop()

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from brokers.adapters.egress import egress_problems
 from brokers.adapters.registry import UnknownBroker, adapter_class, broker_names
 from brokers.models import Exchange, Instrument, TradingAccount
 from trading.models import Action, Holding, Order, PendingOrder, Position, PriceType, Product, Trade
@@ -21,12 +22,22 @@ class TradingAccountSerializer(serializers.ModelSerializer):
                                                                     max_length=4096),
                                         write_only=True, required=False)
     credential_keys = serializers.ListField(child=serializers.CharField(), read_only=True)
+    # The proxy URL may carry a password: write-only like the credentials; `egress_proxy_set` says if one is.
+    egress_proxy_url = serializers.CharField(write_only=True, required=False, allow_blank=True, allow_null=True,
+                                             max_length=2048)
+    egress_proxy_set = serializers.SerializerMethodField()
 
     class Meta:
         model = TradingAccount
-        fields = ["id", "name", "broker", "is_active", "is_primary", "priority", "connection_status",
-                  "last_connected_at", "last_error", "credentials", "credential_keys", "created_at", "updated_at"]
-        read_only_fields = ["connection_status", "last_connected_at", "last_error", "created_at", "updated_at"]
+        fields = ["id", "name", "broker", "is_active", "is_primary", "priority", "pinned", "standing_in_for",
+                  "connection_status", "last_connected_at", "last_error", "consecutive_failures",
+                  "consecutive_successes", "egress_source_address", "egress_proxy_url", "egress_proxy_set",
+                  "credentials", "credential_keys", "created_at", "updated_at"]
+        read_only_fields = ["standing_in_for", "connection_status", "last_connected_at", "last_error",
+                            "consecutive_failures", "consecutive_successes", "created_at", "updated_at"]
+
+    def get_egress_proxy_set(self, account: TradingAccount) -> bool:
+        return bool(account.egress_proxy_url)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -63,7 +74,19 @@ class TradingAccountSerializer(serializers.ModelSerializer):
             problems = check(attrs["credentials"]) if check else {}
             if problems:
                 raise serializers.ValidationError({"credentials": problems})
+        self._check_egress(attrs)
         return attrs
+
+    def _check_egress(self, attrs: dict[str, Any]) -> None:
+        """The egress as it will be after this change: a local address or a proxy URL, not both."""
+        for name in ("egress_source_address", "egress_proxy_url"):
+            if name in attrs:
+                attrs[name] = (attrs[name] or "").strip() or None
+        source = attrs.get("egress_source_address", getattr(self.instance, "egress_source_address", None))
+        proxy = attrs.get("egress_proxy_url", getattr(self.instance, "egress_proxy_url", None))
+        problems = egress_problems(source or "", proxy or "")
+        if problems:
+            raise serializers.ValidationError(problems)
 
 
 class BookSerializer(serializers.ModelSerializer):

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from accounts.models import Capability
 from brokers.models import Instrument, TradingAccount
-from brokers.services.accounts import make_primary
+from brokers.services.accounts import make_primary, set_pinned
 from trading.models import Holding, Order, OrderSource, PendingApiType, PendingOrder, Position, Trade
 from trading.resource_api import filters, serializers
 from trading.resource_api.base import GlobalViewSet, ScopedViewSet
@@ -49,8 +49,11 @@ class TradingAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
         # The partial unique constraint allows one primary per user: save as non-primary, then let
         # the service swap the flag under row locks.
         wants_primary = serializer.validated_data.pop("is_primary", None)
+        wants_pinned = serializer.validated_data.pop("pinned", None)
         with transaction.atomic():
             account = serializer.save(**extra)
+            if wants_pinned is not None:
+                set_pinned(account, wants_pinned, request=self.request)
             if wants_primary:
                 make_primary(account)
             elif wants_primary is False and account.is_primary:
