@@ -30,14 +30,16 @@ def history(user_id: int, exchange: str, symbol: str, interval: str, start: str,
 def _live_history(user_id: int, exchange: str, symbol: str, interval: str, start: str, end: str) -> list[Candle]:
     from django.contrib.auth import get_user_model
 
-    from brokers.services.accounts import adapter_for, primary_account
+    from brokers.services.accounts import primary_account
+    from brokers.services.marketdata import FallbackReader
 
     user = get_user_model().objects.filter(pk=user_id).first()
     account = primary_account(user) if user else None
     if account is None or account.broker == "sandbox":  # never ask ourselves
         return []
     try:
-        return adapter_for(account).history(exchange.upper(), symbol.upper(), interval, start, end)
+        return FallbackReader(account).read(
+            lambda adapter: adapter.history(exchange.upper(), symbol.upper(), interval, start, end))
     except BrokerError as exc:
         log.info("sandbox: no live history for %s:%s from account %s: %s", exchange, symbol, account.pk, exc.message)
         return []

@@ -173,7 +173,8 @@ def get_quote(exchange: str, symbol: str, *, user_id: int | None = None) -> Pric
 def _live_quote(exchange: str, symbol: str, user_id: int) -> PriceQuote | None:
     try:
         from brokers.adapters.base import BrokerError
-        from brokers.services.accounts import adapter_for, primary_account
+        from brokers.services.accounts import primary_account
+        from brokers.services.marketdata import FallbackReader
     except ImportError:
         return None
     from django.contrib.auth import get_user_model
@@ -183,7 +184,7 @@ def _live_quote(exchange: str, symbol: str, user_id: int) -> PriceQuote | None:
     if account is None or account.broker == "sandbox":  # never ask ourselves
         return None
     try:
-        live = adapter_for(account).quotes(exchange, symbol)
+        live = FallbackReader(account).read(lambda adapter: adapter.quotes(exchange, symbol))
     except BrokerError as exc:
         log.info("sandbox: no live quote for %s:%s from account %s: %s", exchange, symbol, account.pk, exc.message)
         return None

@@ -29,6 +29,7 @@ class LoopbackUpstream:
                  api_keys: tuple[str, ...] = (API_KEY,)) -> None:
         self.name, self.host, self.port, self.api_keys = name, host, port, set(api_keys)
         self.session_expired = False
+        self.refuse_quotes = False  # answer quotes with a permanent 400 (the broker does not know the symbol)
         self.seen: list[Seen] = []
         self.placed: list[dict] = []
         self.lock = threading.Lock()
@@ -96,6 +97,8 @@ class LoopbackUpstream:
                          "order_status": "complete", "timestamp": "01-Dec-2026 10:00:00"}
                         for i, b in enumerate(self.placed, start=1)]
                 return 200, {"status": "success", "data": {"orders": rows, "statistics": {}}}
+            if path == "quotes" and self.refuse_quotes:
+                return 400, {"status": "error", "message": "Symbol not found at the broker"}
             if path in ("quotes", "depth"):
                 data = {"ltp": "812.50", "open": "800", "high": "815", "low": "799", "prev_close": "805",
                         "bid": "812.45", "ask": "812.55", "volume": 1000, "source": self.name}
@@ -106,6 +109,8 @@ class LoopbackUpstream:
                 return 200, {"status": "success", "data": [
                     {"timestamp": 1764561300, "open": "800", "high": "815", "low": "799", "close": "812.5",
                      "volume": 1000}]}
+            if path == "intervals":
+                return 200, {"status": "success", "data": {"minutes": ["1m", "5m"], "days": ["D"]}}
             if path == "funds":
                 return 200, {"status": "success", "data": {"availablecash": "100000.00"}}
             return 404, {"status": "error", "message": f"no {path} here"}

@@ -84,7 +84,7 @@ def test_the_proxy_url_is_stored_encrypted(trader, upstream):
 
 @pytest.mark.parametrize(("source", "proxy", "field", "message"), [
     ("203.0.113.7", "", "egress_source_address", "not an address of this server"),
-    ("0.0.0.0", "", "egress_source_address", "not a usable source address"),  # noqa: S104
+    ("0.0.0.0", "", "egress_source_address", "not a usable source address"),
     ("nonsense", "", "egress_source_address", "not an IP address"),
     ("", "ftp://127.0.0.1:21", "egress_proxy_url", "scheme must be one of"),
     ("", "socks5://127.0.0.1", "egress_proxy_url", "names no port"),

@@ -38,7 +38,8 @@ class QuotesView(BrokerReadView):
     serializer_class = KnownInstrumentRequest
 
     def handle(self, request: Request, data: dict[str, Any]) -> Response:
-        quote = self.call(self.adapter(request, data).quotes, data["exchange"], data["symbol"])
+        reader = self.market_reader(request, data)
+        quote = self.call(reader.read, lambda adapter: adapter.quotes(data["exchange"], data["symbol"]))
         return self.success(request, data=shapes.quote_dict(quote))
 
 
@@ -63,7 +64,7 @@ class MultiQuotesView(BrokerReadView):
         if not any(known):
             first = pairs[0]
             raise ApiError(f"symbols[0].symbol: {unknown_symbol(first['exchange'], first['symbol'])}")
-        adapter = self.adapter(request, data)
+        reader = self.market_reader(request, data)
         results = []
         for pair, ok in zip(pairs, known, strict=True):
             row: dict[str, Any] = {"symbol": pair["symbol"], "exchange": pair["exchange"]}
@@ -71,7 +72,8 @@ class MultiQuotesView(BrokerReadView):
                 row["error"] = unknown_symbol(pair["exchange"], pair["symbol"])
             else:
                 try:
-                    row["data"] = shapes.quote_dict(adapter.quotes(pair["exchange"], pair["symbol"]))
+                    quote = reader.read(lambda adapter, pair=pair: adapter.quotes(pair["exchange"], pair["symbol"]))
+                    row["data"] = shapes.quote_dict(quote)
                 except BrokerError as exc:
                     row["error"] = exc.message
             results.append(row)
@@ -82,7 +84,8 @@ class DepthView(BrokerReadView):
     serializer_class = KnownInstrumentRequest
 
     def handle(self, request: Request, data: dict[str, Any]) -> Response:
-        depth = self.call(self.adapter(request, data).depth, data["exchange"], data["symbol"])
+        reader = self.market_reader(request, data)
+        depth = self.call(reader.read, lambda adapter: adapter.depth(data["exchange"], data["symbol"]))
         return self.success(request, data=shapes.depth_dict(depth))
 
 
@@ -116,12 +119,14 @@ class HistoryView(BrokerReadView):
     serializer_class = HistoryRequest
 
     def handle(self, request: Request, data: dict[str, Any]) -> Response:
-        adapter = self.adapter(request, data)
-        served = adapter_intervals(adapter)
-        if served and data["interval"] not in served:
-            raise ApiError(f"interval: {data['interval']} is not served; use one of {', '.join(served)}.")
-        candles = self.call(adapter.history, data["exchange"], data["symbol"], data["interval"],
-                            data["start_date"].isoformat(), data["end_date"].isoformat())
+        def history(adapter: Any) -> list:
+            served = adapter_intervals(adapter)
+            if served and data["interval"] not in served:
+                raise ApiError(f"interval: {data['interval']} is not served; use one of {', '.join(served)}.")
+            return adapter.history(data["exchange"], data["symbol"], data["interval"],
+                                   data["start_date"].isoformat(), data["end_date"].isoformat())
+
+        candles = self.call(self.market_reader(request, data).read, history)
         return self.success(request, data=[shapes.candle_dict(c) for c in candles])
 
 
@@ -145,8 +150,8 @@ class IntervalsView(BrokerReadView):
     serializer_class = shapes.AccountRequest
 
     def handle(self, request: Request, data: dict[str, Any]) -> Response:
-        adapter = self.adapter(request, data)
-        return self.success(request, data=group_intervals(self.call(adapter_intervals, adapter)))
+        served = self.call(self.market_reader(request, data).read, adapter_intervals)
+        return self.success(request, data=group_intervals(served))
 
 
 urlpatterns = [
