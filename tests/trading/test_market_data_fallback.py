@@ -6,9 +6,9 @@ import pytest
 
 from brokers.models import ConnectionStatus, TradingAccount
 from brokers.services.accounts import make_primary
+from tests.brokers.factories import TradingAccountFactory
 from tests.brokers.loopback_upstream import API_KEY, LoopbackUpstream
 from tests.trading.conftest import make_trader
-from tests.brokers.factories import TradingAccountFactory
 
 pytestmark = pytest.mark.django_db
 
