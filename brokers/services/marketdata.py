@@ -17,7 +17,7 @@ from typing import TypeVar
 from brokers.adapters.base import BrokerAdapter, BrokerError, NotSupported, SessionExpired
 from brokers.adapters.registry import runs_in_database
 from brokers.models import ConnectionStatus, TradingAccount
-from brokers.services.accounts import adapter_for
+from brokers.services import accounts
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class FallbackReader:
 
     def __init__(self, primary: TradingAccount, adapter: BrokerAdapter | None = None) -> None:
         self.primary = primary
-        self._adapters: dict[int, BrokerAdapter] = {primary.pk: adapter or adapter_for(primary)}
+        self._adapters: dict[int, BrokerAdapter] = {primary.pk: adapter or accounts.adapter_for(primary)}
         self._order: list[TradingAccount] | None = None
         self._expanded = False  # whether the other accounts were read
         self.answered_by: TradingAccount | None = None
@@ -67,7 +67,9 @@ class FallbackReader:
         error: BrokerError | None = None
         while len(tried) < MAX_ACCOUNTS and (account := self._next(tried)) is not None:
             tried.add(account.pk)
-            adapter = self._adapters.get(account.pk) or self._adapters.setdefault(account.pk, adapter_for(account))
+            if account.pk not in self._adapters:
+                self._adapters[account.pk] = accounts.adapter_for(account)
+            adapter = self._adapters[account.pk]
             try:
                 result = fn(adapter)
             except BrokerError as exc:
