@@ -283,6 +283,9 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["trading.resource_api.schema.exclude_openalgo_api"],
     # Served from drf-spectacular-sidecar's static files (pinned), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Two models have an `action` choice field (an order's side, what a risk rule did): name both.
+    "ENUM_NAME_OVERRIDES": {"OrderActionEnum": "trading.models.Action",
+                            "RiskActionEnum": "strategies.models.RiskAction"},
 }
 
 # --- Security -------------------------------------------------------------------------------

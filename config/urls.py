@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/analytics/latency/", LatencyView.as_view(), name="api-analytics-latency"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("strategies.resource_api.urls")),  # /api/strategies/...
     path("api/", include("trading.resource_api.urls")),  # after v1, schema and docs, so they keep their paths
     path("", include("strategies.urls")),  # /strategy/webhook/<id> and /chartink/webhook/<id>: OpenAlgo's paths
 ]
