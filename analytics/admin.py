@@ -30,6 +30,7 @@ from analytics.models import (
     TrafficLogArchive,
 )
 from analytics.services import rollup
+from core.bigtables import BigTableAdminMixin
 
 
 class StatusClassFilter(admin.SimpleListFilter):
@@ -65,10 +66,9 @@ def choices_filter(field: str, values: list[str], title: str | None = None) -> t
 MethodFilter = choices_filter("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
 
 
-class ReadOnlyLogAdmin(admin.ModelAdmin):
+class ReadOnlyLogAdmin(BigTableAdminMixin, admin.ModelAdmin):
     """Logs are evidence: nobody adds or edits a row from the admin (retention removes old rows)."""
 
-    show_full_result_count = False  # COUNT(*) over millions of rows on every page is the slow part
     list_per_page = 100
     ordering = ["-id"]
 

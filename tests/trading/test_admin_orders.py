@@ -60,3 +60,58 @@ def test_approve_and_reject_actions(staff, market):
     assert PendingOrder.objects.get(pk=second.pk).status == PendingStatus.REJECTED
     assert Order.objects.count() == 1
     assert Order.objects.get().pending_id == first.pk
+
+
+def _orders(count: int) -> None:
+    """`count` orders of fresh users, half of them on a live account of their own."""
+    from tests.factories import UserFactory
+    from tests.trading.factories import TradingAccountFactory
+
+    rows = []
+    for number in range(count):
+        user = UserFactory()
+        account = TradingAccountFactory(user=user, is_primary=False) if number % 2 else None
+        rows.append(Order(user=user, account=account, exchange="NSE", symbol="SBIN", action="BUY", quantity=1,
+                          broker_order_id=f"X{number}"))
+    Order.objects.bulk_create(rows)
+
+
+def test_the_order_list_runs_a_fixed_number_of_queries_and_never_counts_the_whole_table(staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("admin:trading_order_changelist")
+    _orders(3)
+    staff.get(url)  # the session's and the second factor's first reads
+    with CaptureQueriesContext(connection) as few:
+        assert staff.get(url).status_code == 200
+    _orders(40)
+    with CaptureQueriesContext(connection) as many:
+        page = staff.get(url)
+    assert len(page.context["cl"].result_list) == 43
+    assert len(many) == len(few) == 6  # session, user, device, the capped count, the sidebar's apps, the rows
+    counts = [q["sql"] for q in many.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1
+    assert "LIMIT 10001" in counts[0]
+    assert "ORDER BY" not in counts[0]  # a LIMITed scan without a sort stops early
+    since = "2026-01-01 00:00:00+05:30"
+    for filtered in ({"status__exact": "PENDING"}, {"is_analyze__exact": "0", "placed_at__gte": since}):
+        with CaptureQueriesContext(connection) as queries:
+            assert staff.get(url, filtered).status_code == 200
+        assert len(queries) == 6, filtered
+
+
+def test_a_count_past_the_cap_reads_as_at_least(staff, monkeypatch):
+    from core.bigtables import CappedCountPaginator
+    from trading.admin.orders import OrderAdmin
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 10)
+    monkeypatch.setattr(OrderAdmin, "list_per_page", 4)
+    _orders(12)
+    page = staff.get(reverse("admin:trading_order_changelist"))
+    cl = page.context["cl"]
+    assert (cl.result_count, str(cl.result_count), cl.paginator.num_pages) == (10, "10+", 3)
+    assert len(cl.result_list) == 4
+    assert b"10+ orders" in page.content
+    assert b'name="_selected_action" value="' in page.content  # the rows' checkboxes, as Django's
+    assert staff.get(reverse("admin:trading_order_changelist"), {"p": 3}).status_code == 200

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from brokers.models import Exchange
+from core.bigtables import BigTableAdminMixin
 from core.numbers import NumbersAdminMixin
 from trading.models import (
     OPEN_STATUSES,
@@ -62,15 +63,15 @@ class TradeInline(NumbersAdminMixin, ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+class OrderAdmin(BigTableAdminMixin, NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["placed_at", "user", "account", "symbol", "exchange", "action", "quantity", "price_type",
                     "price", "status", "filled_quantity", "average_price", "broker_order_id", "is_analyze", "source",
                     "overhead_ms", "broker_ms"]
     list_filter = ["status", "kind", "is_analyze", "source", "exchange", "product", "price_type", "placed_at"]
     search_fields = ["=broker_order_id", "=client_order_id", "^symbol", "user__username", "strategy", "account__name"]
     list_select_related = ["user", "account"]
-    show_full_result_count = False
-    date_hierarchy = "placed_at"
+    # No date_hierarchy: its links are a SELECT DISTINCT over every order of the period (1.4 s over
+    # 1,000,000 orders); the placed_at filter serves today, the past 7 days and this month from an index.
     autocomplete_fields = ["user", "account"]
     inlines = [OrderEventInline, TradeInline]
     actions = ["cancel_orders", "reconcile_orders"]
@@ -105,13 +106,11 @@ class OrderAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Trade)
-class TradeAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+class TradeAdmin(BigTableAdminMixin, NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["traded_at", "user", "account", "symbol", "exchange", "action", "product", "quantity", "price"]
     list_filter = ["exchange", "action", "product", "traded_at"]
     search_fields = ["^symbol", "user__username", "=broker_trade_id", "=order__broker_order_id"]
     list_select_related = ["user", "account"]
-    show_full_result_count = False
-    date_hierarchy = "traded_at"
     raw_id_fields = ["order"]
     autocomplete_fields = ["user", "account"]
 
@@ -137,12 +136,11 @@ class PositionAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(PositionHistory)
-class PositionHistoryAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+class PositionHistoryAdmin(BigTableAdminMixin, NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "position", "event", "quantity", "price", "net_quantity_after", "realized_pnl"]
     list_filter = ["event", "created_at"]
     search_fields = ["^position__symbol", "position__user__username"]
     list_select_related = ["position"]
-    show_full_result_count = False
     raw_id_fields = ["position", "order"]
 
 
@@ -156,12 +154,11 @@ class HoldingAdmin(NumbersAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class OrderEventAdmin(BigTableAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "order", "level", "message"]
     list_filter = ["level", "created_at"]
     search_fields = ["=order__broker_order_id", "message"]
     list_select_related = ["order"]
-    show_full_result_count = False
     raw_id_fields = ["order"]
 
 
