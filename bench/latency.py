@@ -8,7 +8,8 @@ it in SQL (generate_series: 50 users, a live account each, 30 IST days; 10% risk
 broker time), then times the report as an operator (all orders of the 30 days) and as one trader
 (their own), ungrouped and grouped, and prints the median of the runs, the query plan of the
 operator's report and whether it sorted in memory. The database is dropped at the end unless --keep.
-Target: the operator's report over 1,000,000 orders in at most 300 ms.
+This is the exact report straight from the orders (analytics.services.latency); the API answers closed
+days from daily rollups instead, and bench/analytics.py compares the two.
 """
 from __future__ import annotations
 
@@ -18,67 +19,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-USERS = 50
 DAYS = 30
-
-FILL = """
-INSERT INTO trading_order (
-    user_id, account_id, api_key_id, pending_id, parent_id, strategy, client_order_id, broker_order_id,
-    exchange, symbol, action, quantity, price, trigger_price, disclosed_quantity, price_type, product,
-    status, filled_quantity, average_price, rejection_reason, source, kind, is_analyze, placed_at,
-    updated_at, executed_at, validation_ms, broker_ms, overhead_ms)
-SELECT u.id,
-       CASE WHEN i %% 4 = 0 THEN NULL ELSE a.id END,
-       NULL, NULL, NULL, 'bench', NULL, 'B' || i, 'NSE', 'SBIN', 'BUY', 1, 800, 0, 0, 'MARKET', 'MIS',
-       CASE WHEN i %% 10 = 0 THEN 'REJECTED' ELSE 'COMPLETE' END, 1, 800, '', 'api', 'order', i %% 4 = 0,
-       %(until)s - make_interval(secs => (i::float8 / %(orders)s::float8) * %(days)s * 86400),
-       now(), NULL,
-       round((0.2 + random() * 2)::numeric, 3),
-       CASE WHEN i %% 10 = 0 THEN NULL ELSE round((15 + 400 * random() * random() * random())::numeric, 3) END,
-       CASE WHEN i %% 10 = 0 THEN NULL ELSE round((0.5 + random() * 6)::numeric, 3) END
-FROM generate_series(1, %(orders)s) AS i
-JOIN bench_users u ON u.n = i %% %(users)s
-JOIN brokers_tradingaccount a ON a.user_id = u.id
-"""
-
-
-def throwaway_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") + "_latency_bench"
-    return urlunsplit(parts._replace(path="/" + name)), name
-
-
-def admin_cursor(url: str):
-    import psycopg
-
-    return psycopg.connect(url, autocommit=True)
-
-
-def fill(orders: int) -> None:
-    import datetime as dt
-
-    from django.db import connection
-
-    from accounts.models import User
-    from brokers.models import TradingAccount
-
-    User.objects.filter(username__startswith="bench-latency-").delete()  # an interrupted fill's
-    users = User.objects.bulk_create([User(username=f"bench-latency-{n}", email=f"bench{n}@example.com",
-                                           role="trader") for n in range(USERS)])
-    TradingAccount.objects.bulk_create([TradingAccount(user=u, name="live", broker="openalgo") for u in users])
-    until = dt.datetime.now(dt.UTC)
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE bench_users AS SELECT id, row_number() OVER (ORDER BY id) - 1 AS n "
-                       "FROM accounts_user WHERE username LIKE 'bench-latency-%%'")
-        started = time.perf_counter()
-        cursor.execute(FILL, {"orders": orders, "days": DAYS, "users": USERS, "until": until})
-        print(f"filled {orders:,} orders in {time.perf_counter() - started:.1f} s")
-        cursor.execute("VACUUM ANALYZE trading_order")
 
 
 def backend_cpu_ms() -> float | None:
@@ -119,41 +64,26 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="Keep the throwaway database (and reuse it next run).")
     args = parser.parse_args()
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        sys.exit("DATABASE_URL must name a PostgreSQL database (the bench creates a throwaway one beside it)")
-    url, name = throwaway_url(base)
-    with admin_cursor(base) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and not args.keep:
-            admin.execute(f'DROP DATABASE "{name}"')
-        if not exists or not args.keep:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = url
     from bench.order_path import prepare_environment
+    from bench.seed import seed_orders, throwaway_database
 
-    prepare_environment()  # production settings, development secrets under var/bench/
-    import django
+    with throwaway_database("_latency_bench", keep=args.keep):
+        prepare_environment()  # production settings, development secrets under var/bench/
+        import django
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
 
-    try:
         call_command("migrate", verbosity=0)
         from trading.models import Order
 
         if not Order.objects.exists():
-            fill(args.orders)
+            seed_orders(args.orders, days=DAYS)
         run(args.runs)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('trading_order'))")
             print(f"trading_order: {Order.objects.count():,} rows, {cursor.fetchone()[0]}")
-    finally:
-        connection.close()
-        if not args.keep:
-            with admin_cursor(base) as admin:
-                admin.execute(f'DROP DATABASE "{name}"')
 
 
 def run(runs: int) -> None:
@@ -163,11 +93,12 @@ def run(runs: int) -> None:
 
     from accounts.models import User
     from analytics.services.latency import LatencyQuery, latency_report, measured_orders
+    from bench.seed import PREFIX
     from trading.models import Order
 
     until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     everyone = Order.objects.all()
-    mine = Order.objects.for_user(User.objects.get(username="bench-latency-7"))
+    mine = Order.objects.for_user(User.objects.get(username=f"{PREFIX}7"))
     figures = {}
     for days in (DAYS, 1):
         since = until - dt.timedelta(days=days, minutes=2)
