@@ -17,6 +17,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("algodesk/favicon.ico"), permanent=False)),
     path("accounts/", include("accounts.urls")),
     path("action-center/", include("trading.urls")),
+    path("brokers/", include("brokers.urls")),
     path("api/v1/strategy/", include("strategies.openalgo_api.views")),  # OpenAlgo's strategy module
     path("api/v1/", include("trading.openalgo_api.urls")),
     path("api/me/", MeView.as_view(), name="api-me"),
