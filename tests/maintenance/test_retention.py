@@ -225,3 +225,26 @@ def test_every_registered_target_has_a_policy_and_a_nightly_task(db):
         assert found.schedule.task == "maintenance.tasks.run_retention_policy"
         assert found.schedule.args == f"[{found.pk}]"
         assert found.schedule.crontab.timezone.key == "Asia/Kolkata"
+
+
+def test_a_delete_receiver_is_honoured_when_one_listens(traffic_policy):
+    from django.db.models.signals import post_delete
+
+    from maintenance.services.retention import _plain
+    from trading.models import Order
+
+    assert _plain(TrafficLog)  # nothing listens, nothing points at it: one DELETE by ids
+    assert not _plain(Order)  # trades, events, legs point at orders: the ORM's delete
+    traffic(120, age_days=91)
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    post_delete.connect(receiver, sender=TrafficLog)
+    try:
+        assert not _plain(TrafficLog)
+        run_policy(traffic_policy)
+    finally:
+        post_delete.disconnect(receiver, sender=TrafficLog)
+    assert len(seen) == 120
