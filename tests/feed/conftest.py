@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import websockets
 from django.conf import settings
+from django.db import connections
 
 from feed.server import bound_socket, make_server
 
@@ -56,6 +57,18 @@ def feed(transactional_db):
     yield live
     live.server.should_exit = True
     thread.join(10)
+
+
+async def orm(func, *args, **kwargs):
+    """Run ORM code from a test's event loop in a worker thread, closing that thread's connections after
+    (a worker thread's connection would outlive the test and keep PostgreSQL's test database open)."""
+    def run():
+        try:
+            return func(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return await asyncio.to_thread(run)
 
 
 def wait_for(predicate, timeout: float = 5.0, what: str = "the condition"):

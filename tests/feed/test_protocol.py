@@ -9,7 +9,7 @@ import pytest
 import websockets
 
 from sandbox.services.prices import set_price
-from tests.feed.conftest import Raw
+from tests.feed.conftest import Raw, orm
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -138,7 +138,7 @@ def test_a_higher_modes_tick_serves_every_lower_mode(feed, owner):
             for mode in (1, 2, 3):
                 await client.ask({"action": "subscribe", "symbol": "SBIN", "exchange": "NSE", "mode": mode})
                 await client.recv()  # snapshot
-            await asyncio.to_thread(set_price, "NSE", "SBIN", "801.5", bid="801.45", ask="801.55", bid_qty=10,
+            await orm(set_price, "NSE", "SBIN", "801.5", bid="801.45", ask="801.55", bid_qty=10,
                                     ask_qty=20, volume=7000)
             ticks = {}
             while len(ticks) < 3:
@@ -195,7 +195,7 @@ def test_a_slow_reader_is_dropped_with_a_reason_and_the_others_keep_their_ticks(
                     break
             assert slow_client.closing
             assert slow_client not in feed.hub.index[("store", "NSE", "SBIN")]
-            await asyncio.to_thread(set_price, "NSE", "SBIN", "802")
+            await orm(set_price, "NSE", "SBIN", "802")
             tick = await good.until(lambda m: m.get("type") == "market_data" and m["data"]["ltp"] == 802.0)
             assert tick["mode"] == 1
             slow.transport.abort()
