@@ -6,7 +6,7 @@ client wants, however many clients want it, and released when the last one leave
 drops, the link connects to the next healthy account and replays the subscriptions; while a lower account
 serves, the primary is tried every FEED_UPSTREAM_RETRY_SECONDS and takes over again once it answers.
 Each connection is a brokers.WebSocketConnection row (status, times, messages received, last heartbeat);
-each switch a brokers.FailoverEvent, and the accounts' health is recorded as the REST checks record it.
+each switch a brokers.FailoverEvent (kind failover or failback, reason "feed: ...").
 """
 from __future__ import annotations
 
@@ -41,16 +41,12 @@ def _accounts(user_id: int) -> list[FeedAccount]:
 
 @database_sync_to_async
 def _opened(account_id: int) -> int:
-    from brokers.models import ConnectionStatus, TradingAccount, WebSocketConnection
-    from brokers.services.accounts import record_health
+    from brokers.models import ConnectionStatus, WebSocketConnection
 
-    row = WebSocketConnection.objects.create(account_id=account_id, connection_id=uuid.uuid4().hex[:16],
-                                             status=ConnectionStatus.CONNECTED, connected_at=timezone.now(),
-                                             last_heartbeat=timezone.now())
-    account = TradingAccount.objects.filter(pk=account_id).first()
-    if account is not None:
-        record_health(account, True)
-    return row.pk
+    now = timezone.now()
+    return WebSocketConnection.objects.create(account_id=account_id, connection_id=uuid.uuid4().hex[:16],
+                                              status=ConnectionStatus.CONNECTED, connected_at=now,
+                                              last_heartbeat=now).pk
 
 
 @database_sync_to_async
@@ -65,20 +61,16 @@ def _beat(row_id: int, messages: int, closed: bool = False) -> None:
 
 
 @database_sync_to_async
-def _failed(account_id: int, error: str) -> None:
-    from brokers.models import TradingAccount
-    from brokers.services.accounts import record_health
-
-    account = TradingAccount.objects.filter(pk=account_id).first()
-    if account is not None:
-        record_health(account, False, f"feed: {error}")
-
-
-@database_sync_to_async
-def _failover(user_id: int, from_id: int | None, to_id: int | None, reason: str, error: str = "") -> None:
-    from brokers.models import FailoverEvent
+def _switched(user_id: int, from_id: int | None, to_id: int | None, reason: str, *, back: bool = False,
+              error: str = "") -> None:
+    """A FailoverEvent of the feed (its reason starts with "feed:"; the REST health checks' failover of the
+    trading primary, brokers.services.failover, records its own). The feed follows the primary flag that
+    service moves (feed.sources.feed_accounts orders by it) and never moves it: a feed that drops is not
+    a reason to send orders elsewhere."""
+    from brokers.models import FailoverEvent, FailoverKind
 
     FailoverEvent.objects.create(user_id=user_id, from_account_id=from_id, to_account_id=to_id, reason=reason,
+                                 kind=FailoverKind.FAILBACK if back else FailoverKind.FAILOVER,
                                  success=to_id is not None, error=error)
 
 
@@ -160,32 +152,48 @@ class Link:
         serving: FeedAccount | None = None
         outage_recorded = False
         while True:
-            accounts = await _accounts(self.user_id)
-            chosen, errors = None, []
-            for account in accounts:
-                try:
-                    ws, broker = await connect(account)
-                except UpstreamError as exc:
-                    errors.append(f"{account.name}: {exc}")
-                    await _failed(account.id, str(exc))
-                    continue
-                chosen = account
-                break
-            if chosen is None:
-                self.status = "disconnected"
-                if not outage_recorded:
-                    await _failover(self.user_id, serving.id if serving else None, None,
-                                    "feed: no linked account's feed answers", "; ".join(errors)[:2000])
-                    outage_recorded = True
+            try:
+                serving, outage_recorded = await self._connect_and_serve(serving, outage_recorded)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a fault of ours must not end the link: log it and try again
+                log.exception("feed: upstream link of %s failed", self.source)
+                self.ws, self.status = None, "reconnecting"
                 await asyncio.sleep(settings.FEED_UPSTREAM_RETRY_SECONDS)
+
+    async def _connect_and_serve(self, serving: FeedAccount | None,
+                                 outage_recorded: bool) -> tuple[FeedAccount | None, bool]:
+        """Connect to the first account that answers, record a switch, serve until it drops (or the primary
+        is back); returns what the next round needs to know."""
+        accounts = await _accounts(self.user_id)
+        chosen, errors = None, []
+        for account in accounts:
+            try:
+                ws, broker = await connect(account)
+            except UpstreamError as exc:
+                errors.append(f"{account.name}: {exc}")
+                log.warning("feed: upstream of %s (%s) failed: %s", account.name, self.source, exc)
                 continue
-            if serving is not None and serving.id != chosen.id:
-                primary = accounts[0].id == chosen.id
-                await _failover(self.user_id, serving.id, chosen.id,
-                                "feed: fail-back, the primary's feed is healthy again" if primary else
-                                f"feed: {serving.name}'s feed dropped" + (f" ({'; '.join(errors)})" if errors else ""))
-            serving, outage_recorded = chosen, False
-            await self._serve(ws, chosen, broker, accounts)
+            chosen = account
+            break
+        if chosen is None:
+            self.status = "disconnected"
+            if not outage_recorded:
+                await _switched(self.user_id, serving.id if serving else None, None,
+                                "feed: no linked account's feed answers", error="; ".join(errors)[:2000])
+            await asyncio.sleep(settings.FEED_UPSTREAM_RETRY_SECONDS)
+            return serving, True
+        previous = serving or accounts[0]
+        if previous.id != chosen.id:
+            if accounts[0].id == chosen.id:
+                await _switched(self.user_id, previous.id, chosen.id,
+                                "feed: fail-back, the primary's feed is healthy again", back=True)
+            else:
+                await _switched(self.user_id, previous.id, chosen.id,
+                                f"feed: {previous.name}'s feed dropped or did not answer",
+                                error="; ".join(errors)[:2000])
+        await self._serve(ws, chosen, broker, accounts)
+        return chosen, False
 
     async def _serve(self, ws, account: FeedAccount, broker: str, accounts: list[FeedAccount]) -> None:
         """Replay the subscriptions and relay ticks until the connection drops or the primary is back."""
@@ -197,10 +205,7 @@ class Link:
         if accounts and accounts[0].id != account.id:
             tasks.append(asyncio.create_task(self._primary_back(accounts[0])))
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            dropped = tasks[0] in done
-            if dropped:
-                await _failed(account.id, "feed connection dropped")
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in tasks:
                 task.cancel()

@@ -86,7 +86,8 @@ def test_failover_to_the_next_account_and_back_to_the_primary(feed, settings, up
             assert (await one.until(tick_of(102.0)))["broker"] == "angel"
             await two.until(tick_of(102.0))
             switched = await orm(lambda: list(FailoverEvent.objects.filter(user=trader.user)))
-            assert [(e.from_account_id, e.to_account_id, e.success) for e in switched] == [(a.pk, b.pk, True)]
+            assert [(e.kind, e.from_account_id, e.to_account_id, e.success) for e in switched] == [
+                ("failover", a.pk, b.pk, True)]
             assert "main's feed dropped" in switched[0].reason
 
             primary.start()  # healthy again: the feed fails back to it
@@ -95,7 +96,7 @@ def test_failover_to_the_next_account_and_back_to_the_primary(feed, settings, up
             primary.push("NSE", "SBIN", 103.0)
             assert (await one.until(tick_of(103.0)))["broker"] == "zerodha"
             back = await orm(lambda: FailoverEvent.objects.filter(user=trader.user).first())
-            assert (back.from_account_id, back.to_account_id) == (b.pk, a.pk)
+            assert (back.kind, back.from_account_id, back.to_account_id) == ("failback", b.pk, a.pk)
             assert "fail-back" in back.reason
 
             await two.ask({"action": "unsubscribe_all"})  # the Quote reader leaves: LTP is all that is wanted
@@ -112,13 +113,14 @@ def test_failover_to_the_next_account_and_back_to_the_primary(feed, settings, up
         assert row.connected_at <= row.disconnected_at
         assert row.messages_received >= 2  # the answer to authenticate is read before; then acks and ticks
         assert row.last_heartbeat is not None
-    assert TradingAccount.objects.get(pk=b.pk).connection_status != ConnectionStatus.FAILED
+    # the feed records its own switches and never moves the trading primary (the REST health checks do)
+    assert TradingAccount.objects.get(pk=a.pk).is_primary
 
 
 def test_an_upstream_that_refuses_the_key_is_skipped_and_recorded(feed, settings, upstreams, live_trader):
     settings.FEED_UPSTREAM_RETRY_SECONDS = 0.3
     primary, backup = upstreams
-    trader, a, _ = live_trader
+    trader, a, b = live_trader
     TradingAccount.objects.filter(pk=a.pk).update(credentials={"host_url": "http://127.0.0.1:9",
                                                                "websocket_url": primary.url, "api_key": "wrong"})
 
@@ -133,7 +135,8 @@ def test_an_upstream_that_refuses_the_key_is_skipped_and_recorded(feed, settings
             assert info["adapter_status"] == "connected"
 
     asyncio.run(scenario())
-    account = TradingAccount.objects.get(pk=a.pk)
-    assert account.connection_status in (ConnectionStatus.FAILED, ConnectionStatus.DEGRADED)
-    assert "authentication refused" in account.last_error
+    [event] = FailoverEvent.objects.filter(user=trader.user)
+    assert (event.kind, event.from_account_id, event.to_account_id) == ("failover", a.pk, b.pk)
+    assert "authentication refused: Invalid API key" in event.error
     assert not WebSocketConnection.objects.filter(account=a).exists()
+    assert WebSocketConnection.objects.get(account=b).status == ConnectionStatus.DISCONNECTED
