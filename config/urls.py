@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("action-center/", include("trading.urls")),
     path("brokers/", include("brokers.urls")),
+    path("strategies/", include("strategies.page_urls")),
     path("api/v1/strategy/", include("strategies.openalgo_api.views")),  # OpenAlgo's strategy module
     path("api/v1/", include("trading.openalgo_api.urls")),
     path("api/me/", MeView.as_view(), name="api-me"),
