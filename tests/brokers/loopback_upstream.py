@@ -4,17 +4,23 @@ Each instance is one broker server (stdlib ThreadingHTTPServer in a thread) with
 stop() closes the listening socket, so the adapter's next request is refused exactly as when a
 broker's server goes down; start() listens again on the same address and port, keeping the state.
 `session_expired` makes it answer every request 403 "Invalid openalgo apikey" (OpenAlgo's answer to
-a key it does not accept). Every request is logged with the client address it came from, so tests
-can assert which source address (egress) an account's traffic left from.
+a key it does not accept); `order_delay` books an order and answers too late (a lost answer). Its
+order book echoes each order's `strategy` tag, as an upstream AlgoDesk does. Every request is logged
+with the client address it came from, so tests can assert which source address (egress) an
+account's traffic left from.
 """
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 API_KEY = "loopback-upstream-key"
+IST = ZoneInfo("Asia/Kolkata")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class LoopbackUpstream:
                  api_keys: tuple[str, ...] = (API_KEY,)) -> None:
         self.name, self.host, self.port, self.api_keys = name, host, port, set(api_keys)
         self.session_expired = False
+        self.order_delay = 0.0  # seconds placeorder waits after booking (past the read timeout: a lost answer)
         self.refuse_quotes = False  # answer quotes with a permanent 400 (the broker does not know the symbol)
         self.seen: list[Seen] = []
         self.placed: list[dict] = []
@@ -81,6 +88,12 @@ class LoopbackUpstream:
         self.server = None
 
     def handle(self, path: str, body: dict, client_ip: str) -> tuple[int, dict]:
+        answer = self._answer(path, body, client_ip)
+        if path == "placeorder" and self.order_delay:
+            time.sleep(self.order_delay)  # outside the lock: the book stays readable
+        return answer
+
+    def _answer(self, path: str, body: dict, client_ip: str) -> tuple[int, dict]:
         with self.lock:
             self.seen.append(Seen(path, client_ip, str(body.get("apikey", ""))))
             if self.session_expired or body.get("apikey") not in self.api_keys:
@@ -88,13 +101,13 @@ class LoopbackUpstream:
             if path == "ping":
                 return 200, {"status": "success", "data": {"message": "pong", "broker": self.name}}
             if path == "placeorder":
-                self.placed.append(body)
+                self.placed.append({**body, "at": datetime.now(IST).strftime("%d-%b-%Y %H:%M:%S")})
                 return 200, {"status": "success", "orderid": f"{self.name}-{len(self.placed)}"}
             if path == "orderbook":
                 rows = [{"orderid": f"{self.name}-{i}", "action": b.get("action"), "exchange": b.get("exchange"),
                          "symbol": b.get("symbol"), "quantity": b.get("quantity"), "pricetype": b.get("pricetype"),
                          "product": b.get("product"), "price": "0", "trigger_price": "0", "average_price": "812.50",
-                         "order_status": "complete", "timestamp": "01-Dec-2026 10:00:00"}
+                         "order_status": "complete", "timestamp": b["at"], "strategy": b.get("strategy", "")}
                         for i, b in enumerate(self.placed, start=1)]
                 return 200, {"status": "success", "data": {"orders": rows, "statistics": {}}}
             if path == "quotes" and self.refuse_quotes:
