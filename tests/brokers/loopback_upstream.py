@@ -16,8 +16,8 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 API_KEY = "loopback-upstream-key"
 IST = ZoneInfo("Asia/Kolkata")
