@@ -8,6 +8,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import MeView
 from analytics.api.latency import LatencyView
+from analytics.api.logs import ApiLogList
+from analytics.api.pnl import PnlView
 from config.apidocs import SwaggerView
 
 urlpatterns = [
@@ -17,12 +19,15 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("algodesk/favicon.ico"), permanent=False)),
     path("accounts/", include("accounts.urls")),
     path("action-center/", include("trading.urls")),
+    path("desk/", include("analytics.urls")),
     path("brokers/", include("brokers.urls")),
     path("strategies/", include("strategies.page_urls")),
     path("api/v1/strategy/", include("strategies.openalgo_api.views")),  # OpenAlgo's strategy module
     path("api/v1/", include("trading.openalgo_api.urls")),
     path("api/me/", MeView.as_view(), name="api-me"),
     path("api/analytics/latency/", LatencyView.as_view(), name="api-analytics-latency"),
+    path("api/analytics/pnl/", PnlView.as_view(), name="api-analytics-pnl"),
+    path("api/analytics/api-logs/", ApiLogList.as_view(), name="api-analytics-api-logs"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("strategies.resource_api.urls")),  # /api/strategies/...

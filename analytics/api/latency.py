@@ -16,6 +16,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from analytics.api import params
 from analytics.services import latency, rollup
 from brokers.adapters.registry import broker_names
 from trading.resource_api.base import ResourceApiMixin
@@ -54,18 +55,10 @@ class LatencyQuery(serializers.Serializer):
         self.fields["broker"].choices = broker_names()  # a callable's worth: brokers come from settings
 
     def validate_group_by(self, value: str) -> tuple[str, ...]:
-        names = [name.strip() for name in value.split(",") if name.strip()]
-        unknown = [name for name in names if name not in latency.GROUPS]
-        if unknown:
-            raise serializers.ValidationError(f"unknown grouping {', '.join(unknown)}; "
-                                              f"choose among {', '.join(latency.GROUPS)}.")
-        return tuple(name for name in latency.GROUPS if name in names)
+        return params.group_by(value, latency.GROUPS)
 
     def validate_user(self, value: int) -> int:
-        viewer = self.context["request"].user
-        if value != viewer.pk and not viewer.is_staff:
-            raise serializers.ValidationError("only operators may see another user's figures.")
-        return value
+        return params.operator_only_user(self, value)
 
     def validate(self, attrs: dict) -> dict:
         until = attrs.get("to") or timezone.now()

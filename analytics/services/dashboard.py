@@ -24,7 +24,9 @@ from analytics.models import IpBan, TrafficLog
 from analytics.services import health, latency, pnl, rollup
 from brokers.models import FailoverEvent
 from trading.models import Order, OrderKind, OrderStatus
-from trading.resource_api.filters import IST, ist_day_bounds
+from trading.resource_api.filters import ist_day_bounds
+
+today = pnl.today
 
 CHART_DAYS = 14
 TRAFFIC_HOURS = 24
@@ -32,11 +34,6 @@ TOP_REASONS = 5
 LIST_LIMIT = 10
 CLOSED_DAYS_SECONDS = 6 * 3600  # past days' figures never change; kept a while, refreshed anyway
 PREFIX = "analytics:dashboard"
-
-
-def today(now: dt.datetime | None = None) -> dt.date:
-    """The trading day (an IST calendar day) `now` falls in."""
-    return timezone.localtime(now or timezone.now(), IST).date()
 
 
 def _cached(key: str, seconds: int, compute: Callable[[], Any]) -> Any:

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, QuerySet, Sum, Value
+from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
 from sandbox.models import FundsLedger
 from sandbox.models.funds import LedgerKind
@@ -43,13 +44,28 @@ class PnlRow:
     realized: Decimal
 
 
+def today(now: dt.datetime | None = None) -> dt.date:
+    """The trading day (an IST calendar day) `now` falls in."""
+    return timezone.localtime(now or timezone.now(), IST).date()
+
+
 def _range(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[since, until] as trading days, inclusive, as aware bounds."""
     return ist_day_bounds(since)[0], ist_day_bounds(until)[1]
 
 
-def _sandbox(since: dt.datetime, until: dt.datetime, user_id: int | None) -> QuerySet:
-    rows = FundsLedger.objects.filter(kind=LedgerKind.PNL, created_at__gte=since, created_at__lt=until)
+def _tagged(strategy: str | None, field: str) -> Q:
+    """Rows realized by orders tagged `strategy` ("": untagged, or no order any more); None: all rows."""
+    if strategy is None:
+        return Q()
+    if strategy == "":
+        return Q(**{field: ""}) | Q(**{f"{field}__isnull": True})
+    return Q(**{field: strategy})
+
+
+def _sandbox(since: dt.datetime, until: dt.datetime, user_id: int | None, strategy: str | None) -> QuerySet:
+    rows = FundsLedger.objects.filter(_tagged(strategy, "order__strategy"), kind=LedgerKind.PNL,
+                                      created_at__gte=since, created_at__lt=until)
     if user_id is not None:
         rows = rows.filter(user_id=user_id)
     return (rows.annotate(day=TruncDate("created_at", tzinfo=IST), strategy=Coalesce("order__strategy", Value("")),
@@ -57,8 +73,9 @@ def _sandbox(since: dt.datetime, until: dt.datetime, user_id: int | None) -> Que
             .values("day", "user_id", "username", "strategy").annotate(total=Sum("amount")).order_by())
 
 
-def _live(since: dt.datetime, until: dt.datetime, user_id: int | None) -> QuerySet:
-    rows = PositionHistory.objects.filter(created_at__gte=since, created_at__lt=until).exclude(realized_pnl=0)
+def _live(since: dt.datetime, until: dt.datetime, user_id: int | None, strategy: str | None) -> QuerySet:
+    rows = PositionHistory.objects.filter(_tagged(strategy, "order__strategy"), created_at__gte=since,
+                                          created_at__lt=until).exclude(realized_pnl=0)
     if user_id is not None:
         rows = rows.filter(position__user_id=user_id)
     return (rows.annotate(day=TruncDate("created_at", tzinfo=IST), strategy=Coalesce("order__strategy", Value("")),
@@ -66,15 +83,16 @@ def _live(since: dt.datetime, until: dt.datetime, user_id: int | None) -> QueryS
             .values("day", "user_id", "username", "strategy").annotate(total=Sum("realized_pnl")).order_by())
 
 
-def realized_rows(since: dt.date, until: dt.date, *, user_id: int | None = None,
-                  modes: Iterable[str] = MODES) -> list[PnlRow]:
-    """Every (day, user, strategy, mode) that realized P&L in trading days [since, until], sorted by day."""
+def realized_rows(since: dt.date, until: dt.date, *, user_id: int | None = None, modes: Iterable[str] = MODES,
+                  strategy: str | None = None) -> list[PnlRow]:
+    """Every (day, user, strategy, mode) that realized P&L in trading days [since, until], sorted by day;
+    one user's (user_id) or everyone's, one strategy tag's or all."""
     start, end = _range(since, until)
     found: list[PnlRow] = []
     for mode, query in ((SANDBOX, _sandbox), (LIVE, _live)):
         if mode not in modes:
             continue
-        for row in query(start, end, user_id):
+        for row in query(start, end, user_id, strategy):
             # SQLite sums decimals in floating point: back to paisa.
             found.append(PnlRow(row["day"], row["user_id"], row["username"], row["strategy"] or "", mode,
                                 (row["total"] or ZERO).quantize(PAISA)))

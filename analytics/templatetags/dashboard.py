@@ -33,3 +33,14 @@ def operator_dashboard(context: template.Context) -> dict | None:
             {"label": "5xx", "values": traffic["server_errors"]}], title="Requests per hour"),
     }
     return panels
+
+
+@register.simple_tag(takes_context=True)
+def trader_summary(context: template.Context) -> dict | None:
+    """`{% trader_summary as mine %}` on the trader's dashboard (accounts may not import analytics)."""
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return None
+    from analytics.pages import books
+
+    return books.summary(request.user)

@@ -9,7 +9,7 @@ import pytest
 from analytics import bans, buffer
 
 # fixtures: SBIN priced in the sandbox; rate limits off, market hours not enforced (autouse)
-from tests.api.conftest import _api_test_settings, market  # noqa: F401
+from tests.api.conftest import _api_test_settings, market, owner  # noqa: F401
 
 ALL = "__all__"
 STRANGER = "203.0.113.7"  # TEST-NET-3: never loopback, never on an allow-list

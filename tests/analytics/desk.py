@@ -13,10 +13,11 @@ from decimal import Decimal
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from accounts.services.usersettings import set_analyze_mode
 from analytics.models import Heartbeat, IpBan, TrafficLog
 from analytics.tasks import HEARTBEAT_TASK, WORKER
 from brokers.models import FailoverEvent
-from sandbox.models import FundsLedger, SandboxOrder, SandboxPosition
+from sandbox.models import FundsLedger, SandboxFunds, SandboxOrder, SandboxPosition
 from sandbox.models.funds import LedgerKind
 from tests.factories import StaffFactory, UserFactory
 from tests.trading.factories import TradingAccountFactory
@@ -65,6 +66,10 @@ def seed(now: dt.datetime | None = None) -> Desk:
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     operator = StaffFactory(username="ops")
     live = TradingAccountFactory(user=bob, broker="openalgo", name="bob-live")
+    set_analyze_mode(alice, True)
+    SandboxFunds.objects.create(user=alice, starting_capital=Decimal("1000000.00"), available=Decimal("993124.50"),
+                                used_margin=Decimal("8125.00"), realized_pnl=Decimal("1249.50"),
+                                today_realized_pnl=Decimal("1500.00"), today=timezone.localdate(now))
 
     # Today: 8 orders (4 filled, 3 rejected, 1 open), a split parent (not counted), one yesterday.
     for broker_ms in ("40.000", "60.000", "80.000"):

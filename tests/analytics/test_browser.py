@@ -42,3 +42,38 @@ def test_the_operators_dashboard_in_a_browser(live_server, client):
         assert not page.is_visible("#plumbing .app-axes")  # collapsed
         screenshot(page, "admin-dashboard")
         assert page.console_errors == []
+
+
+def test_a_traders_pages_in_a_browser(live_server, client):
+    seeded = desk.seed()
+    sign_in(client, seeded.alice, enroll(seeded.alice))
+    with open_browser(live_server, client) as page:
+        page.goto(live_server.url + reverse("accounts:dashboard"))
+        assert page.inner_text("#my-orders") == "4"
+        assert page.inner_text("#my-pnl") == "₹1,500.00"
+        screenshot(page, "trader-dashboard")
+        page.click("#your-trading >> text=orders")
+        assert page.locator("#orders tbody tr").count() == 6
+        page.select_option("#id_status", "REJECTED")
+        page.click("form.filters button")
+        assert page.locator("#orders tbody tr").count() == 1
+        assert "Daily loss limit reached" in page.inner_text("#orders")
+        screenshot(page, "trader-orders")
+        page.goto(live_server.url + reverse("desk:positions"))
+        assert "NSE:SBIN" in page.inner_text("#positions")
+        screenshot(page, "trader-positions")
+        page.goto(live_server.url + reverse("desk:funds"))
+        assert page.inner_text("#funds-available") == "₹9,93,124.50"
+        screenshot(page, "trader-funds")
+        page.goto(live_server.url + reverse("desk:pnl") + "?days=7")
+        assert page.inner_text("#pnl-total") == "₹1,249.50"
+        assert drawn_charts(page) == {"chart-pnl": "2"}  # momentum and meanrev
+        screenshot(page, "trader-pnl")
+        page.goto(live_server.url + reverse("desk:latency") + "?days=7")
+        assert drawn_charts(page) == {"chart-latency": "4"}
+        assert "sandbox" in page.inner_text("#latency")
+        screenshot(page, "trader-latency")
+        for name in ("trades", "holdings"):
+            page.goto(live_server.url + reverse(f"desk:{name}") + "?mode=live")
+            screenshot(page, f"trader-{name}-live")
+        assert page.console_errors == []

@@ -26,7 +26,7 @@ from tests.api.factories import (
 )
 from tests.api.fuzz import assert_no_server_error, fuzz_settings
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases="__all__")  # /api/analytics/api-logs/ reads the logs database
 
 
 def _schema() -> schemathesis.BaseSchema:
