@@ -62,7 +62,7 @@ def setup_data() -> tuple[str, str, list[int]]:
 
     from django.core.management import call_command
 
-    from accounts.models import RiskSettings, User
+    from accounts.models import User
     from brokers.models import Instrument, TradingAccount
     from sandbox.models import SandboxConfig
     from sandbox.services.config import forget_config
@@ -87,7 +87,6 @@ def setup_data() -> tuple[str, str, list[int]]:
     deployments = []
     for n in range(USERS):
         user = User.objects.create_user(f"trader{n}", f"trader{n}@example.com", "x")
-        RiskSettings.objects.update_or_create(user=user, defaults={"max_orders_per_day": 0, "max_open_orders": 0})
         for a in range(ACCOUNTS_PER_USER):
             account = TradingAccount.objects.create(user=user, name=f"acc{a}", broker="sandbox", is_primary=a == 0)
             deployments.append(Deployment(strategy=house, user=user, mode=DeploymentMode.LIVE, account=account))
