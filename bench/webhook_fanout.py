@@ -14,7 +14,10 @@ gunicorn and one Celery worker (prefork, --concurrency) on the configured Redis,
    request to the moment all 100 orders are in the database (the bench polls the order table every 5 ms),
    and the worker's own span (signal received -> processed);
 2. webhook: posts `--deliveries` alerts (distinct idempotency keys) to a second strategy with no deployment
-   and reports the response times: what a webhook costs the web process (validate, record, enqueue).
+   and reports the response times: what a webhook costs the web process (validate, record, enqueue);
+3. CPU cost: the same work in this process, timed in CPU (this process and its PostgreSQL backend), which
+   does not grow when other processes share the cores: on a busy machine the wall figures above are
+   mostly waiting for a core, and these say what an idle one would need.
 
 Production settings (DEBUG off, market hours not enforced, rate limits off); the strategy's window spans
 the whole day so the bench runs at any hour.
@@ -190,6 +193,44 @@ def webhook_latency(client, webhook: str, deliveries: int) -> None:
           f"(target p50 < 10 ms)")
 
 
+def cpu_cost(house: str, idle: str, rounds: int, deliveries: int) -> None:
+    """CPU time per fan-out and per delivery, in this process plus its PostgreSQL backend: unlike wall time
+    it does not grow when other processes share the cores, so it bounds what an idle machine would take."""
+    from django.conf import settings
+    from django.test import Client
+
+    from bench.latency import backend_cpu_ms
+    from strategies.models import Signal, SignalStatus, Strategy
+    from strategies.services import fanout
+    from strategies.services.legs import parse_webhook
+
+    settings.STRATEGY_FANOUT_BATCH = 1000  # all 100 deployments in this process
+    strategy = Strategy.objects.get(webhook_id=house)
+    spans = []
+    for n in range(rounds):
+        leg = parse_webhook(strategy, {"symbol": "SBIN", "action": "BUY" if n % 2 else "SELL"})[0]
+        signal = Signal.objects.create(strategy=strategy, status=SignalStatus.ACCEPTED, legs=[leg.as_json()])
+        cpu0, db0, wall0 = time.process_time(), backend_cpu_ms() or 0.0, time.perf_counter()
+        summary = fanout.fan_out(signal.pk)
+        spans.append(((time.process_time() - cpu0) * 1000 + (backend_cpu_ms() or 0.0) - db0,
+                      (time.perf_counter() - wall0) * 1000))
+        if " 100 placed" not in summary:
+            raise SystemExit(f"in-process fan-out: {summary}")
+    cpu = statistics.median(s[0] for s in spans)
+    print(f"\nCPU per fan-out of 100 orders, in one process (Python + its PostgreSQL backend): p50 {cpu:.0f} ms "
+          f"(wall {statistics.median(s[1] for s in spans):.0f} ms here); {cpu / 100:.1f} ms per order")
+    client, costs = Client(HTTP_HOST="127.0.0.1"), []
+    for n in range(deliveries):
+        body = json.dumps({"symbol": "SBIN", "action": "BUY", "idempotency_key": f"cpu-{n}"})
+        cpu0, db0 = time.process_time(), backend_cpu_ms() or 0.0
+        answer = client.post(f"/strategy/webhook/{idle}", body, content_type="application/json")
+        costs.append((time.process_time() - cpu0) * 1000 + (backend_cpu_ms() or 0.0) - db0)
+        if answer.status_code != 200:
+            raise SystemExit(f"delivery {n}: {answer.status_code}")
+    print(f"CPU per webhook delivery (Django's middleware and view + its PostgreSQL backend): p50 "
+          f"{statistics.median(costs):.2f} ms, p90 {pct(costs, 90):.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=20, help="Signals fanned out to the 100 deployments.")
@@ -214,6 +255,9 @@ def main() -> None:
         server = start([str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{args.port}",
                         "--workers", "2", "--threads", "4", "--worker-class", "gthread", "--log-level", "warning"],
                        var / "fanout-gunicorn.log")
+        # Tasks left in the queue by an earlier run name rows of a database that is gone: drop them.
+        subprocess.run([sys.executable, "-m", "celery", "-A", "config", "purge", "-f"], cwd=ROOT,
+                       env=os.environ.copy(), capture_output=True, check=True)
         worker = start([sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
                         f"--concurrency={args.concurrency}", "--without-gossip", "--without-mingle",
                         "--loglevel=WARNING"], var / "fanout-worker.log")
@@ -226,6 +270,7 @@ def main() -> None:
                   f"{os.environ.get('STRATEGY_FANOUT_BATCH', 'default')}")
             fan_out_rounds(client, house, deployment_ids, args.rounds)
             webhook_latency(client, idle, args.deliveries)
+        cpu_cost(house, idle, max(4, args.rounds // 2), args.deliveries)
     finally:
         stop(server)
         stop(worker)

@@ -119,35 +119,53 @@ def receive(strategy: Strategy, channel: str, raw: bytes, *, ip: str | None = No
     if strategy.webhook_secret:
         problem = _authentic(strategy.webhook_secret, raw, signature, data)
         if problem is not None:
-            return error(403, problem, _refuse(record, problem))
+            return _refuse(record, 403, problem)
     if malformed:
-        return error(400, malformed, _refuse(record, malformed))
+        return _refuse(record, 400, malformed)
     try:
         record.idempotency_key = _idempotency_key(idempotency_header, data)
         parse = parse_chartink if channel == SignalChannel.CHARTINK else parse_webhook
         legs = parse(strategy, data)
     except InvalidOrder as exc:
-        return error(400, exc.message, _refuse(record, exc.message))
+        return _refuse(record, 400, exc.message)
     record.legs = [leg.as_json() for leg in legs]
     first = _first_delivery(record)
     if first is not None:
         return _duplicate(record, first)
     reason = windows.refusal(strategy, entry=any(leg.is_entry for leg in legs), at=now)
     if reason is not None:
-        _remember(_refuse(record, reason))
-        return error(400, reason, record)
+        return _refuse(record, 400, reason, claimed=True)
     return _accept(record, legs)
 
 
-def _refuse(record: Signal, reason: str) -> Signal:
-    record.status, record.reason = SignalStatus.REFUSED, reason
-    try:
+def _insert(record: Signal) -> None:
+    """Insert the signal: one statement in autocommit mode (no BEGIN/COMMIT round trips on the webhook's
+    path); inside a caller's transaction, in a savepoint, so a unique-key clash leaves it usable."""
+    if transaction.get_connection().in_atomic_block:
         with transaction.atomic():
             record.save()
-    except IntegrityError:  # a refused delivery whose key was already used: it is a repeat
-        record.status, record.pk = SignalStatus.DUPLICATE, None
+    else:
         record.save()
-    return record
+
+
+def _first_with_key(record: Signal) -> Signal | None:
+    return (Signal.objects.filter(strategy_id=record.strategy_id, idempotency_key=record.idempotency_key)
+            .exclude(status=SignalStatus.DUPLICATE).only("pk").first())
+
+
+def _refuse(record: Signal, status: int, reason: str, *, claimed: bool = False) -> Answer:
+    """Record the refusal and answer it; a delivery whose idempotency key was used before is a repeat.
+    `claimed`: the body's duplicate window was claimed (only a valid delivery claims it, so a corrected
+    resend of a refused one, such as a first try without its signature, is never taken for a repeat)."""
+    record.status, record.reason = SignalStatus.REFUSED, reason
+    try:
+        _insert(record)
+    except IntegrityError:
+        record.pk = None
+        return _duplicate(record, _first_with_key(record) or 0)
+    if claimed:
+        _remember(record)
+    return error(status, reason, record)
 
 
 def _window_key(record: Signal) -> str:
@@ -155,12 +173,9 @@ def _window_key(record: Signal) -> str:
 
 
 def _first_delivery(record: Signal) -> Signal | int | None:
-    """The earlier delivery this one repeats (its Signal, or its id), else None; claims the body's window."""
-    if record.idempotency_key:
-        first = (Signal.objects.filter(strategy_id=record.strategy_id, idempotency_key=record.idempotency_key)
-                 .exclude(status=SignalStatus.DUPLICATE).only("pk").first())
-        if first is not None:
-            return first
+    """The earlier delivery with the same body in the window (its id, 0 while it is being recorded), else
+    None; claims the window. A repeated idempotency key is found by the insert (a unique constraint),
+    which saves a query on every delivery that carries one."""
     window = settings.STRATEGY_DUPLICATE_WINDOW
     if window > 0 and not cache.add(_window_key(record), 0, window):
         return cache.get(_window_key(record)) or 0
@@ -177,7 +192,7 @@ def _duplicate(record: Signal, first: Signal | int) -> Answer:
     first_id = first.pk if isinstance(first, Signal) else first
     record.status, record.duplicate_of_id = SignalStatus.DUPLICATE, first_id or None
     record.reason = f"Repeats signal {first_id}: nothing placed." if first_id else "Repeats a delivery just received."
-    record.save()
+    _insert(record)
     body = {"status": "success", "duplicate": True, "message": record.reason, "signal_id": record.pk,
             "duplicate_of": first_id or None}
     return Answer(200, body, record)
@@ -188,13 +203,13 @@ def _accept(record: Signal, legs: list[Leg]) -> Answer:
 
     record.status = SignalStatus.ACCEPTED
     try:
-        with transaction.atomic():
-            record.save()
-            signal_id = record.pk
-            transaction.on_commit(lambda: tasks.fan_out.delay(signal_id))
-    except IntegrityError:  # the same key accepted by a concurrent delivery a moment ago
+        _insert(record)
+    except IntegrityError:  # its idempotency key was used before (or a moment ago, concurrently)
         record.pk = None
-        return _duplicate(record, _first_delivery(record) or 0)
+        return _duplicate(record, _first_with_key(record) or 0)
+    signal_id = record.pk
+    # Enqueued once the row is committed (at once in autocommit), so the worker always finds it.
+    transaction.on_commit(lambda: tasks.fan_out.delay(signal_id))
     _remember(record)
     symbols = ", ".join(leg.symbol for leg in legs)
     return Answer(200, {"status": "success", "message": f"Signal accepted ({symbols}): orders are being placed on "

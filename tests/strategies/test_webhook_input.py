@@ -140,3 +140,21 @@ def test_a_flood_at_one_webhook_is_rate_limited_per_webhook(hook, hook_for, sett
     other = hook_for(type(hook.strategy).objects.create(user=hook.strategy.user, name="other"))
     assert other.post({"symbol": "SBIN", "action": "BUY"}).status_code == 400  # its own budget (unmapped: 400)
     assert Signal.objects.filter(strategy=hook.strategy).count() == 2
+
+
+def test_a_corrected_resend_of_an_unsigned_delivery_is_not_a_duplicate(hook):
+    _secret(hook)
+    body = json.dumps({"symbol": "SBIN", "action": "BUY"}).encode()
+    assert hook.post(raw=body).status_code == 403
+    assert hook.post(raw=body, **{SIGNATURE_HEADER: sign(SECRET, body)}).status_code == 200
+    assert Order.objects.count() == 1
+
+
+def test_a_used_key_is_a_duplicate_even_when_the_repeat_would_be_refused(hook, clock, settings):
+    settings.STRATEGY_DUPLICATE_WINDOW = 0
+    first = hook.post({"symbol": "SBIN", "action": "BUY", "idempotency_key": "k-9"})
+    clock["at"] = clock["at"].replace(hour=16)  # entries closed now
+    again = hook.post({"symbol": "SBIN", "action": "BUY", "idempotency_key": "k-9"})
+    assert again.status_code == 200
+    assert again.json()["duplicate_of"] == first.json()["signal_id"]
+    assert Order.objects.count() == 1
