@@ -92,6 +92,11 @@ def record(account_id: int, result: PingResult) -> TradingAccount | None:
     return account
 
 
+def note_session_expired(account_id: int, message: str) -> None:
+    """An order or a read met an expired session: mark the account at once, as the next check would."""
+    record(account_id, PingResult(False, message, needs_login=True))
+
+
 def check_connection(account: TradingAccount) -> tuple[bool, str]:
     """Ping one account now (the admin's "test connection"), record it as a scheduled check would
     (it counts toward failover) and let the failover service act on it. Returns (ok, message)."""

@@ -6,7 +6,7 @@ connected ones first, by priority. A permanent answer (an unknown symbol) is ret
 never go through here: they stay with the account they were routed to.
 
 On the happy path this costs no query: the other accounts are read only when the primary fails (or when
-the health check already marked it failed, in which case they are tried first).
+the health check already marked it failed or needing a login, in which case they are tried first).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import TypeVar
 from brokers.adapters.base import BrokerAdapter, BrokerError, NotSupported, SessionExpired
 from brokers.adapters.registry import runs_in_database
 from brokers.models import ConnectionStatus, TradingAccount
-from brokers.services import accounts
+from brokers.services import accounts, health
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class FallbackReader:
 
     def _next(self, tried: set[int]) -> TradingAccount | None:
         if self._order is None:
-            if self.primary.connection_status == ConnectionStatus.FAILED:
+            if self.primary.connection_status in (ConnectionStatus.FAILED, ConnectionStatus.NEEDS_LOGIN):
                 self._order, self._expanded = [*self._others(), self.primary], True  # known down: ask it last
             else:
                 self._order = [self.primary]  # the others are read only if it fails
@@ -76,6 +76,8 @@ class FallbackReader:
                 if not worth_another_account(exc):
                     raise
                 error = exc
+                if isinstance(exc, SessionExpired):
+                    health.note_session_expired(account.pk, exc.message)
                 log.info("market data: %s could not answer (%s); trying the next account", account.name, exc.message)
                 continue
             if account.pk != self._order[0].pk:  # sticky: start with the one that answered next time

@@ -136,3 +136,17 @@ class LoopbackUpstream:
         """The client addresses requests came from (those carrying `apikey`, if given)."""
         with self.lock:
             return {s.client_ip for s in self.seen if apikey is None or s.apikey == apikey}
+
+
+def accounts_on(user, servers: dict[str, LoopbackUpstream], *, primary: str | None = None) -> dict:
+    """One openalgo trading account of `user` per server, named like it, priorities in order; `primary`
+    (by name) made primary."""
+    from brokers.services.accounts import make_primary
+    from tests.brokers.factories import TradingAccountFactory
+
+    accounts = {name: TradingAccountFactory(user=user, name=name, broker="openalgo", priority=i,
+                                            credentials={"host_url": server.url, "api_key": API_KEY})
+                for i, (name, server) in enumerate(servers.items(), start=1)}
+    if primary:
+        make_primary(accounts[primary])
+    return accounts

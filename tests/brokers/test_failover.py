@@ -11,7 +11,7 @@ from brokers.services import accounts as services
 from brokers.services import failover, health
 from brokers.tasks import health_check
 from tests.brokers.factories import TradingAccountFactory
-from tests.brokers.loopback_upstream import API_KEY, LoopbackUpstream
+from tests.brokers.loopback_upstream import API_KEY, LoopbackUpstream, accounts_on
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +49,7 @@ def account_on(user, upstream: LoopbackUpstream, name: str, priority: int, *, pr
 def trio(trader, upstreams):
     """The trader's primary `main` and two stand-ins by priority, each on its own upstream."""
     servers = {name: upstreams(name) for name in ("main", "backup", "spare")}
-    accounts = {
-        "main": account_on(trader, servers["main"], "main", 1, primary=True),
-        "backup": account_on(trader, servers["backup"], "backup", 2),
-        "spare": account_on(trader, servers["spare"], "spare", 3),
-    }
-    return servers, accounts
+    return servers, accounts_on(trader, servers, primary="main")
 
 
 def primary_name(user) -> str | None:

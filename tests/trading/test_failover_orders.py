@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from brokers.services import health
-from brokers.services.accounts import make_primary, primary_account
-from tests.brokers.factories import TradingAccountFactory
-from tests.brokers.loopback_upstream import API_KEY, LoopbackUpstream
+from brokers.services.accounts import primary_account
+from tests.brokers.loopback_upstream import LoopbackUpstream, accounts_on
 from tests.trading.conftest import make_trader, order
 from trading.models import Order, OrderStatus
 from trading.services import reconcile, sync
@@ -29,10 +28,7 @@ def servers(settings):
 @pytest.fixture
 def live(market, servers):
     trader = make_trader(analyze=False)
-    trader.accounts = {name: TradingAccountFactory(user=trader.user, name=name, broker="openalgo", priority=i,
-                                                   credentials={"host_url": server.url, "api_key": API_KEY})
-                       for i, (name, server) in enumerate(servers.items(), start=1)}
-    make_primary(trader.accounts["main"])
+    trader.accounts = accounts_on(trader.user, servers, primary="main")
     return trader
 
 
@@ -83,3 +79,18 @@ def test_an_order_whose_answer_was_lost_is_settled_at_its_own_broker_after_a_fai
     assert row.broker_order_id == "main-1"
     assert servers["main"].count("placeorder") == 1
     assert servers["backup"].count("placeorder") == 0
+
+
+def test_an_order_refused_for_an_expired_session_marks_the_account_at_once(live, servers):
+    from accounts.models import Activity, ActivityLog
+    from brokers.models import ConnectionStatus, TradingAccount
+
+    servers["main"].session_expired = True
+    response = live.post("placeorder", order(client_order_id="s1"))
+    assert response.status_code == 400
+    assert "Invalid openalgo apikey" in response.json()["message"]
+    assert Order.objects.get(client_order_id="s1").status == OrderStatus.REJECTED
+    main = TradingAccount.objects.get(pk=live.accounts["main"].pk)
+    assert main.connection_status == ConnectionStatus.NEEDS_LOGIN
+    assert ActivityLog.objects.filter(user=live.user, action=Activity.BROKER_NEEDS_LOGIN).count() == 1
+    assert primary_account(live.user).name == "main"  # no failover for an expired session

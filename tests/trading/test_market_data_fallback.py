@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from brokers.models import ConnectionStatus, TradingAccount
-from brokers.services.accounts import make_primary
-from tests.brokers.factories import TradingAccountFactory
-from tests.brokers.loopback_upstream import API_KEY, LoopbackUpstream
+from tests.brokers.loopback_upstream import LoopbackUpstream, accounts_on
 from tests.trading.conftest import make_trader
 
 pytestmark = pytest.mark.django_db
@@ -24,11 +22,7 @@ def servers():
 @pytest.fixture
 def live(market, servers):
     trader = make_trader(analyze=False)
-    accounts = {name: TradingAccountFactory(user=trader.user, name=name, broker="openalgo", priority=i,
-                                            credentials={"host_url": server.url, "api_key": API_KEY})
-                for i, (name, server) in enumerate(servers.items(), start=1)}
-    make_primary(accounts["main"])
-    trader.accounts = accounts
+    trader.accounts = accounts_on(trader.user, servers, primary="main")
     return trader
 
 
@@ -103,3 +97,13 @@ def test_when_every_account_is_down_the_primarys_fault_is_answered(live, servers
     response = live.post("quotes", QUOTE)
     assert response.status_code == 500
     assert "unreachable" in response.json()["message"]
+
+
+def test_a_read_that_meets_an_expired_session_marks_the_account(live, servers):
+    servers["main"].session_expired = True
+    assert live.post("quotes", QUOTE).status_code == 200
+    main = TradingAccount.objects.get(pk=live.accounts["main"].pk)
+    assert main.connection_status == ConnectionStatus.NEEDS_LOGIN
+    assert live.post("quotes", QUOTE).status_code == 200
+    assert servers["main"].count("quotes") == 1  # known to need a login: asked last from now on
+    assert servers["backup"].count("quotes") == 2

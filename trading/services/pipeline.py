@@ -31,6 +31,7 @@ from django.db import transaction
 from brokers.adapters import base as broker
 from brokers.adapters.base import BrokerAdapter, ModifyRequest, OrderInfo
 from brokers.models import TradingAccount
+from brokers.services import health
 from brokers.services.accounts import adapter_for
 from trading.models import EventLevel, Order, OrderSource, OrderStatus
 from trading.services import reconcile, records, risk, timing
@@ -238,6 +239,8 @@ def send(order: Order, spec: OrderSpec, adapter: BrokerAdapter, events: list, t0
         result = adapter.place_order(replace(spec.request(), reference=reconcile.reference(order)))
     except broker.OrderRejected as exc:
         fail(order, f"Rejected by the broker: {exc.message}", t0, t_broker, events)
+        if exc.data.get("session_expired") and order.account_id:
+            health.note_session_expired(order.account_id, exc.message)  # the account needs a new login
         return BrokerRejected(exc.message)
     except broker.BrokerError as exc:
         if exc.data.get("sent"):
