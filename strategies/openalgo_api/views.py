@@ -42,7 +42,7 @@ def positive_int(body: dict, field: str, *, required: bool = True, low: int = 1,
         if required:
             raise ApiError(f"{field}: is required.")
         return default
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 20:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise ApiError(f"{field}: must be a whole number.")
