@@ -92,7 +92,8 @@ def sweep(batch: int | None = None) -> SweepSummary:
     ids = next_batch(batch or settings.STRATEGY_RISK_BATCH)
     if not ids:
         return summary
-    deployments = list(Deployment.objects.filter(pk__in=ids).select_related("strategy", "user", "account")
+    # Only what the check reads: a firing re-reads its deployment whole (firing is rare, checking is not).
+    deployments = list(Deployment.objects.filter(pk__in=ids).only("id", "status", "realized_pnl", "unrealized_pnl")
                        .prefetch_related(Prefetch("risk_rules", queryset=RiskRule.objects.filter(ARMED),
                                                   to_attr="armed_rules")))
     figures = pnl_of(ids)
@@ -143,7 +144,7 @@ def fire(deployment: Deployment, rule: RiskRule, value_seen: Decimal) -> RiskEve
         event = RiskEvent.objects.create(deployment=deployment, rule=rule, rule_type=rule.rule_type,
                                          threshold=rule.threshold, value_seen=value_seen,
                                          action=RiskAction.CLOSED_AND_PAUSED, message=message, created_at=now)
-    deployment.status = DeploymentStatus.PAUSED
+    deployment = Deployment.objects.select_related("strategy", "user", "account").get(pk=deployment.pk)
     closing = exits.close_deployment(deployment, occasion=f"risk-event-{event.pk}")
     if closing.failed:
         event.action = RiskAction.FAILED
