@@ -21,7 +21,10 @@ def _done(summary: str) -> str:
 def risk_monitor() -> str:
     from strategies.services.riskmonitor import sweep
 
-    return _done(str(sweep()))
+    summary = sweep()
+    # Every few seconds: a line only when a rule fired (each firing is also in the strategy's log).
+    log.log(logging.INFO if summary.fired else logging.DEBUG, "%s", summary)
+    return str(summary)
 
 
 @shared_task(name="strategies.jobs.square_off_strategy", time_limit=120, soft_time_limit=110)

@@ -13,7 +13,6 @@ retry place each exit once.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -37,7 +36,6 @@ from strategies.models import (
 from strategies.services import exits
 from strategies.services.pnl import DeploymentPnl, pnl_of
 
-log = logging.getLogger(__name__)
 CURSOR_KEY = "strategies:risk-monitor:cursor"
 ARMED = Q(is_active=True, fired_at__isnull=True)
 ZERO = Decimal("0")
@@ -110,7 +108,6 @@ def sweep(batch: int | None = None) -> SweepSummary:
         summary.fired += check(deployment, deployment.armed_rules, pnl)
     if changed:
         Deployment.objects.bulk_update(changed, ["realized_pnl", "unrealized_pnl"])
-    log.info("%s", summary)
     return summary
 
 

@@ -128,3 +128,15 @@ def test_the_cron_weekdays_are_cron_numbered():
     assert schedules.cron_weekdays([0, 1, 2, 3, 4]) == "1,2,3,4,5"
     assert schedules.cron_weekdays([6]) == "0"
     assert schedules.cron_weekdays([]) == "*"
+
+
+def test_the_risk_monitor_task_runs_a_sweep_and_says_what_it_did(owner):
+    from tests.strategies.desk import price, rule
+
+    d = deploy(make_strategy(owner.user))
+    rule(d, "max_loss", "100")
+    long_position(d)
+    price("780")
+    assert jobs.risk_monitor() == ("strategies risk monitor: 1 deployment(s) checked, 1 rule(s) fired, "
+                                   "0 without a price")
+    assert jobs.risk_monitor().startswith("strategies risk monitor: 0 deployment(s) checked")
