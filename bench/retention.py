@@ -79,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="old rows to archive and delete")
     parser.add_argument("--keep", type=int, default=20_000, help="newer rows that must stay")
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=1000, help="placeorder requests before and after the run")
     args = parser.parse_args()
 

@@ -24,7 +24,7 @@ class RetentionPolicy(models.Model):
                                             help_text="Rows older than this many days are archived or deleted.")
     action = models.CharField(max_length=8, choices=RetentionAction.choices, default=RetentionAction.DELETE)
     batch_size = models.PositiveIntegerField(
-        default=5000, validators=[MinValueValidator(100), MaxValueValidator(50_000)],
+        default=2000, validators=[MinValueValidator(100), MaxValueValidator(50_000)],
         help_text="Rows per transaction: small enough that no batch holds its table for long.")
     enabled = models.BooleanField(default=True)
     schedule = models.OneToOneField("django_celery_beat.PeriodicTask", on_delete=models.SET_NULL, null=True,

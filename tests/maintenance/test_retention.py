@@ -64,20 +64,19 @@ def test_an_exception_inside_a_batch_rolls_the_whole_batch_back(traffic_policy, 
     before = _rows(TrafficLog)
     from maintenance.services import retention
 
-    real_copy = retention._copy
+    real = retention._archive_and_delete
     calls = []
 
-    def copy_then_fail(*args):
-        copied = real_copy(*args)
-        calls.append(copied)
+    def write_then_fail(*args):
+        real(*args)
+        calls.append(1)
         if len(calls) == 2:
-            raise RuntimeError("connection lost after the copy")
-        return copied
+            raise RuntimeError("connection lost after the batch's writes, before its commit")
 
-    monkeypatch.setattr(retention, "_copy", copy_then_fail)
+    monkeypatch.setattr(retention, "_archive_and_delete", write_then_fail)
     with pytest.raises(RuntimeError):
         run_policy(traffic_policy)
-    assert len(_rows(TrafficLogArchive)) == 100  # the first batch only: the second's copy was rolled back
+    assert len(_rows(TrafficLogArchive)) == 100  # the first batch only: the second's writes were rolled back
     assert {**_rows(TrafficLog), **_rows(TrafficLogArchive)} == before
 
 
