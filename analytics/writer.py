@@ -1,9 +1,9 @@
 """Turns buffered records into rows (analytics.buffer calls write() off the request path).
 
 Everything a row holds is redacted here, before it is written: paths, query strings, bodies, error
-and log messages, log extras. Rows go in with one bulk INSERT per table; tracker hits are summed per
-(kind, address, day) first and each sum is one UPDATE (or INSERT), after which a tracker over its
-limit bans the address (analytics.bans).
+and log messages, log extras. Rows go in with one bulk INSERT per table (a COPY on PostgreSQL); tracker
+hits are summed per (kind, address, day) first and each sum is one UPDATE (or INSERT), after which a
+tracker over its limit bans the address (analytics.bans).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connections, transaction
+from django.db.models import F, Model
 
 from analytics import bans
 from analytics.models import ApiLog, InvalidKeyTracker, NotFoundTracker, SystemLog, TrafficLog
@@ -39,9 +39,24 @@ def write(records: list[tuple]) -> None:
     db = logs_db()
     for model, rows in ((TrafficLog, traffic), (ApiLog, api), (SystemLog, system)):
         if rows:
-            model.objects.using(db).bulk_create(rows, batch_size=500)
+            insert(model, rows, db)
     if hits:
         count_hits(hits)
+
+
+def insert(model: type[Model], rows: list[Model], db: str) -> None:
+    """bulk_create; on PostgreSQL one COPY instead, the values prepared by their fields as Django would:
+    3 µs of CPU per row instead of 50 (bench/analytics.py), in the process that also serves requests."""
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        model.objects.using(db).bulk_create(rows, batch_size=500)
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with connection.cursor() as cursor, cursor.copy(
+            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields])
 
 
 def _error(text: str) -> str:

@@ -68,13 +68,13 @@ def line(title: str, ms: list[float]) -> str:
             f"p99 {pct(ms, 99):.3f}")
 
 
-def request_path_cost(samples: int) -> tuple[float, float]:
-    """Microseconds per request the middleware itself spends handing over a placeorder's records, and the
-    writer's microseconds per record (redaction, JSON and the bulk insert), both in this process."""
+def request_path_cost(samples: int) -> tuple[float, float, float]:
+    """CPU microseconds (this process) per placeorder the middleware spends with logging on and off (the
+    hand-over of its records is the difference), and the writer's per record (redaction, the insert)."""
     import json
 
     from django.http import HttpResponse
-    from django.test import RequestFactory
+    from django.test import RequestFactory, override_settings
 
     from analytics import buffer
     from analytics.middleware import RequestLogMiddleware
@@ -83,19 +83,33 @@ def request_path_cost(samples: int) -> tuple[float, float]:
                        "symbol": "SBIN", "action": "BUY", "quantity": "1", "pricetype": "MARKET", "product": "CNC"})
     answer = HttpResponse(b'{"status":"success","orderid":"2612011234567","mode":"analyze"}',
                           content_type="application/json")
-    middleware = RequestLogMiddleware(lambda request: answer)
     factory = RequestFactory()
-    requests = [factory.post("/api/v1/placeorder", body, content_type="application/json") for _ in range(samples)]
     buffer.buffer.discard()
-    started = time.perf_counter()
-    for request in requests:
-        middleware(request)
-    on_path = (time.perf_counter() - started) / samples * 1e6
+    cpu = {}
+    for logging_on in (False, True, False, True):  # alternated; the second pair counts
+        requests = [factory.post("/api/v1/placeorder", body, content_type="application/json")
+                    for _ in range(samples)]
+        with override_settings(TRAFFIC_LOG_ENABLED=logging_on, API_LOG_ENABLED=logging_on):
+            middleware = RequestLogMiddleware(lambda request: answer)
+            started = time.process_time()
+            for request in requests:
+                middleware(request)
+            cpu[logging_on] = (time.process_time() - started) / samples * 1e6
+        if not logging_on:
+            buffer.buffer.discard()  # IP bans' not-found counting only: nothing to write
     records = buffer.pending()
-    started = time.perf_counter()
+    started = time.process_time()
     buffer.flush()
-    writer = (time.perf_counter() - started) / max(1, records) * 1e6
-    return on_path, writer
+    writer = (time.process_time() - started) / max(1, records) * 1e6
+    return cpu[True], cpu[False], writer
+
+
+def server_cpu_ms(proc) -> float:
+    """CPU time (user + system) a gunicorn server's processes have used so far, writer threads included."""
+    import psutil
+
+    master = psutil.Process(proc.pid)
+    return sum(p.cpu_times().user + p.cpu_times().system for p in [master, *master.children(recursive=True)]) * 1000
 
 
 def logging_cost(args: argparse.Namespace) -> None:
@@ -120,6 +134,7 @@ def logging_cost(args: argparse.Namespace) -> None:
             run_load(url, "/api/v1/placeorder", order_bodies(keys, 50))  # warm caches and workers
         time.sleep(2)
         rows_before = TrafficLog.objects.count(), ApiLog.objects.count()
+        cpu_before = server_cpu_ms(logged), server_cpu_ms(plain)
         on: list[float] = []
         off: list[float] = []
         paired: list[float] = []  # per round: p50 with logging - p50 without (drift cancels within a round)
@@ -135,6 +150,7 @@ def logging_cost(args: argparse.Namespace) -> None:
                 errors += failed
             paired.append(medians[logged_url] - medians[plain_url])
         time.sleep(3)  # the logged server's writer writes its last batch
+        cpu = server_cpu_ms(logged) - cpu_before[0], server_cpu_ms(plain) - cpu_before[1]
         rows = TrafficLog.objects.count() - rows_before[0], ApiLog.objects.count() - rows_before[1]
     finally:
         stop(logged)
@@ -146,9 +162,13 @@ def logging_cost(args: argparse.Namespace) -> None:
     print(f"paired by round: median of the rounds' p50 differences {pct(paired, 50):+.3f} ms "
           f"(rounds' range {min(paired):+.3f} to {max(paired):+.3f})")
     print(f"rows written by the logged server: {rows[0]} traffic, {rows[1]} API (expected {len(on)} each)")
-    on_path, writer = request_path_cost(2000)
-    print(f"in process: the middleware's hand-over {on_path:.1f} µs per request; the writer {writer:.1f} µs per "
-          f"record, off the request path")
+    per_on, per_off = cpu[0] / len(on) * 1000, cpu[1] / len(off) * 1000
+    print(f"server CPU per request (all its processes and threads, the log writer included): logging on "
+          f"{per_on:.0f} µs, off {per_off:.0f} µs: logging costs {per_on - per_off:+.0f} µs of CPU per request")
+    on_path, off_path, writer = request_path_cost(5000)
+    print(f"in process (CPU time): the request log middleware {on_path:.1f} µs per request with logging on, "
+          f"{off_path:.1f} µs off (the hand-over: {on_path - off_path:.1f} µs); the writer {writer:.1f} µs per "
+          f"record, two records per placeorder, off the request path")
 
 
 def main() -> None:
