@@ -7,8 +7,9 @@ Two transports, one message shape (a JSON object with "k": "tick" or "order"):
   thread with its own loop, in order (asgiref's async_to_sync would open a new loop, and a new Redis
   connection, per call).
 - On the embedded default there is no broker between processes, so the feed process listens on a Unix
-  socket (FEED_SOCKET) and each other process keeps one connection to it: one write per event, nothing
-  written to disk, in order per process, and with no feed running it costs one failed connect a second.
+  socket (FEED_SOCKET) and each other process keeps one connection to it, written by a thread of its
+  own: nothing written to disk, in order per process, never a wait for the writer of a price or an
+  order, and with no feed running it costs a failed connect now and then.
   Polling the price store instead would coalesce ticks and add the poll interval to every one. One feed
   process per machine on this default (the socket has one owner); with Redis run as many as you like.
 
@@ -22,6 +23,7 @@ import contextlib
 import json
 import logging
 import os
+import queue
 import socket
 import threading
 import time
@@ -33,7 +35,6 @@ from django.conf import settings
 
 log = logging.getLogger(__name__)
 GROUP = "algodesk.feed"
-_SEND_TIMEOUT = 0.05  # seconds a publisher waits for a busy feed process before dropping the event
 
 
 def publish(event: dict[str, Any]) -> None:
@@ -42,7 +43,7 @@ def publish(event: dict[str, Any]) -> None:
     body = json.dumps(event, separators=(",", ":"), default=str)
     try:
         if get_channel_layer() is not None:
-            _layer_publisher().put(body)
+            layer_publisher().put(body)
         else:
             socket_sender().send(body.encode())
     except Exception:  # a publisher must not break the writer; the feed is best-effort by nature
@@ -51,39 +52,64 @@ def publish(event: dict[str, Any]) -> None:
 
 # --- Embedded default: a Unix stream socket ------------------------------------------------------
 class SocketSender:
-    """This process's connection to the feed process: newline-separated JSON, one write per event.
+    """This process's connection to the feed process: newline-separated JSON written by one thread.
 
     A stream, not datagrams: Linux queues only net.unix.max_dgram_qlen (often 10) datagrams per socket,
-    while a stream buffers ~200 KB, so a burst never blocks the writer. Without a feed process, connecting
-    is retried at most once a second (nobody is listening meanwhile, so nothing is lost that matters).
+    while a stream buffers ~200 KB. A thread writes, so a writer of prices or orders never waits for the
+    feed: publish() only queues (a full queue, a feed stalled for thousands of events, drops the newest
+    and counts it). Without a feed process, connecting is retried at most every RETRY seconds and events are
+    dropped meanwhile (nobody is listening, so nothing is lost that matters).
     """
 
-    RETRY = 1.0
+    RETRY = 0.1  # seconds between attempts to connect while no feed process listens (a failed one is cheap)
+    BACKLOG = 20_000  # events queued for a slow feed process before new ones are dropped
+    TIMEOUT = 5.0  # seconds one write may wait for the feed to read before the connection is renewed
 
     def __init__(self) -> None:
+        self.queue: queue.Queue[bytes | None] = queue.Queue(self.BACKLOG)
         self.sock: socket.socket | None = None
         self.next_try = 0.0
-        self.lock = threading.Lock()  # gunicorn's threads share the process's connection
-        self.dropped = 0  # events dropped because the feed did not read them in time
+        self.dropped = 0
+        self.thread = threading.Thread(target=self._run, name="feed-sender", daemon=True)
+        self.thread.start()
+        atexit.register(self.close)
 
     def send(self, body: bytes) -> None:
-        with self.lock:
-            if self.sock is None and not self._connect():
-                return
-            try:
-                self.sock.sendall(body + b"\n")
-            except OSError as exc:  # a timeout mid-write would garble the stream: start a new one
-                self.dropped += 1
-                log.warning("feed: dropped an event for the feed process (%s); reconnecting", exc)
-                self.sock.close()
-                self.sock = None
+        try:
+            self.queue.put_nowait(body + b"\n")
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning("feed: the feed process is not reading; %s events dropped so far", self.dropped)
 
-    def _connect(self) -> bool:
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is queued (a short-lived command such as `prices set` exits right after publishing)."""
+        if self.thread.is_alive():
+            with contextlib.suppress(queue.Full):
+                self.queue.put(None, timeout=timeout)
+            self.thread.join(timeout)
+
+    def _run(self) -> None:
+        while (body := self.queue.get()) is not None:
+            for attempt in (1, 2):  # a stream to a feed that restarted fails once: reconnect and write again
+                if self.sock is None and not self._connect(force=attempt == 2):
+                    break  # no feed process: this event has no reader
+                try:
+                    self.sock.sendall(body)
+                    break
+                except OSError as exc:  # the feed went away, or did not read for TIMEOUT
+                    self.sock.close()
+                    self.sock = None
+                    if attempt == 2:
+                        self.dropped += 1
+                        log.warning("feed: dropped an event for the feed process (%s)", exc)
+
+    def _connect(self, force: bool = False) -> bool:
         now = time.monotonic()
-        if now < self.next_try:
+        if now < self.next_try and not force:
             return False
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(_SEND_TIMEOUT)
+        sock.settimeout(self.TIMEOUT)
         try:
             sock.connect(settings.FEED_SOCKET)
         except OSError:
@@ -95,13 +121,15 @@ class SocketSender:
 
 
 _sender: tuple[int, SocketSender] | None = None
+_sender_lock = threading.Lock()
 
 
 def socket_sender() -> SocketSender:
     global _sender
-    if _sender is None or _sender[0] != os.getpid():  # never share a connection across a fork
-        _sender = (os.getpid(), SocketSender())
-    return _sender[1]
+    with _sender_lock:
+        if _sender is None or _sender[0] != os.getpid():  # a thread and a connection per process (fork-safe)
+            _sender = (os.getpid(), SocketSender())
+        return _sender[1]
 
 
 class SocketReceiver:
@@ -183,7 +211,7 @@ _publisher: tuple[int, LayerPublisher] | None = None
 _publisher_lock = threading.Lock()
 
 
-def _layer_publisher() -> LayerPublisher:
+def layer_publisher() -> LayerPublisher:
     global _publisher
     with _publisher_lock:
         if _publisher is None or _publisher[0] != os.getpid():

@@ -103,6 +103,8 @@ def test_failover_to_the_next_account_and_back_to_the_primary(feed, settings, up
             await eventually(lambda: primary.wanted == {sbin: 1}, what="the upstream mode to step down")
         # the last client has gone: the instrument is released and the upstream connection closed
         await eventually(lambda: not primary.connections, what="the upstream to be released")
+        await eventually(lambda: not WebSocketConnection.objects.filter(status=ConnectionStatus.CONNECTED).exists(),
+                         what="the connections' rows to be closed")
 
     asyncio.run(scenario())
     rows = {row.account_id: row for row in WebSocketConnection.objects.filter(account__in=[a, b]).order_by("id")}
@@ -133,6 +135,8 @@ def test_an_upstream_that_refuses_the_key_is_skipped_and_recorded(feed, settings
             assert (await client.until(tick_of(1500.0)))["mode"] == 2
             info = await client.ask({"action": "get_broker_info"})
             assert info["adapter_status"] == "connected"
+        await eventually(lambda: not WebSocketConnection.objects.filter(status=ConnectionStatus.CONNECTED).exists(),
+                         what="the released upstream's row to be closed")
 
     asyncio.run(scenario())
     [event] = FailoverEvent.objects.filter(user=trader.user)
