@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from brokers.models import TradingAccount
@@ -166,7 +167,9 @@ class DeploymentSerializer(UniqueInValidate, serializers.ModelSerializer):
     account_name = serializers.CharField(source="account.name", read_only=True, default=None)
     user = serializers.CharField(source="user.username", read_only=True)
     is_subscription = serializers.SerializerMethodField()
-    total_pnl = serializers.DecimalField(max_digits=17, decimal_places=2, read_only=True)
+    realized_pnl = serializers.SerializerMethodField()
+    unrealized_pnl = serializers.SerializerMethodField(help_text="null when an open position has no price.")
+    total_pnl = serializers.SerializerMethodField(help_text="null when an open position has no price.")
     risk_rules = RiskRuleSerializer(many=True, read_only=True)
 
     class Meta:
@@ -174,8 +177,29 @@ class DeploymentSerializer(UniqueInValidate, serializers.ModelSerializer):
         fields = ["id", "strategy", "strategy_name", "user", "is_subscription", "mode", "account", "account_name",
                   "quantity_multiplier", "capital_allocated", "max_open_positions", "status", "started_at",
                   "stopped_at", "realized_pnl", "unrealized_pnl", "total_pnl", "risk_rules", "created_at"]
-        read_only_fields = ["mode", "status", "started_at", "stopped_at", "realized_pnl", "unrealized_pnl",
-                            "created_at"]
+        read_only_fields = ["mode", "status", "started_at", "stopped_at", "created_at"]
+
+    def _pnl(self, deployment: Deployment):
+        """Fresh figures from the view (strategies.services.pnl, one query for the page), else the ones the
+        risk monitor last stored."""
+        return self.context.get("pnl", {}).get(deployment.pk)
+
+    @extend_schema_field(serializers.DecimalField(max_digits=16, decimal_places=2))
+    def get_realized_pnl(self, deployment: Deployment) -> str:
+        figures = self._pnl(deployment)
+        return str(figures.realized if figures else deployment.realized_pnl)
+
+    @extend_schema_field(serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True))
+    def get_unrealized_pnl(self, deployment: Deployment) -> str | None:
+        figures = self._pnl(deployment)
+        value = figures.unrealized if figures else deployment.unrealized_pnl
+        return None if value is None else str(value)
+
+    @extend_schema_field(serializers.DecimalField(max_digits=17, decimal_places=2, allow_null=True))
+    def get_total_pnl(self, deployment: Deployment) -> str | None:
+        figures = self._pnl(deployment)
+        value = figures.total if figures else deployment.total_pnl
+        return None if value is None else str(value)
 
     def get_is_subscription(self, deployment: Deployment) -> bool:
         return deployment.user_id != deployment.strategy.user_id

@@ -28,6 +28,7 @@ from strategies.models import (
 )
 from strategies.resource_api import filters, serializers
 from strategies.services import control, exits
+from strategies.services.pnl import pnl_of
 from trading.models import OrderSource
 from trading.resource_api.base import ScopedViewSet
 from trading.resource_api.pagination import IdCursorPagination, OrderedPageNumberPagination
@@ -88,6 +89,14 @@ class DeploymentViewSet(AlsoTheStrategyOwners, mixins.ListModelMixin, mixins.Ret
 
     def perform_create(self, serializer: serializers.DeploymentSerializer) -> None:
         serializer.save(user=self.request.user)
+
+    def get_serializer(self, *args, **kwargs) -> serializers.DeploymentSerializer:
+        """Every answer carries fresh P&L: one grouped query and one price read for the rows it shows."""
+        rows = args[0] if args else kwargs.get("instance")
+        if rows is not None:
+            many = rows if isinstance(rows, list | tuple) else [rows]
+            kwargs.setdefault("context", self.get_serializer_context())["pnl"] = pnl_of([d.pk for d in many])
+        return super().get_serializer(*args, **kwargs)
 
     def _moved(self, change) -> Response:
         deployment = change(self.get_object(), by=f" by {self.request.user.username}")

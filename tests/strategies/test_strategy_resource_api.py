@@ -247,5 +247,15 @@ def test_the_deployment_list_costs_the_same_for_ten_rows(owner, django_assert_ma
         d = deploy(make_strategy(owner.user, f"s{n}"))
         rule(d, "max_loss", "100")
     deploy(s)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):  # key, count, page, rules, fills for the P&L, ...
         assert len(ids(owner.get("strategies/deployments/"))) == 11
+
+
+def test_a_deployment_answers_with_fresh_pnl_without_any_risk_rule(owner):
+    d = deploy(make_strategy(owner.user))
+    long_position(d, 10)  # 10 at 800.05
+    price("805")
+    row = owner.get(f"strategies/deployments/{d.pk}/").json()
+    assert (row["realized_pnl"], row["unrealized_pnl"], row["total_pnl"]) == ("0.00", "49.50", "49.50")
+    [listed] = owner.get("strategies/deployments/").json()["results"]
+    assert listed["total_pnl"] == "49.50"
