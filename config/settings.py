@@ -196,6 +196,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The queue tasks go to unless routed elsewhere (workers consume it: `celery worker -Q <name>`).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # Task results are kept this many days (maintenance's housekeeping deletes older ones; Redis expires them).
 TASK_RESULT_KEEP_DAYS = env.int("TASK_RESULT_KEEP_DAYS", default=7)
 CELERY_RESULT_EXPIRES = timedelta(days=TASK_RESULT_KEEP_DAYS)

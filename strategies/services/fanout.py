@@ -252,7 +252,10 @@ def complete(signal: Signal) -> str:
     expected = signal.deployments * len(signal.legs)
     changes: dict[str, Any] = {"orders_placed": placed, "orders_failed": failed}
     summary = f"signal {signal.pk}: {placed} placed, {failed} failed, {skipped} skipped of {expected}"
-    if placed + failed + skipped >= expected:
+    recorded = placed + failed + skipped
+    # expected 0 with outcomes recorded: a batch ran before the fan-out counted the deployments (a message
+    # from before a restore, say); only the fan-out's own count completes the signal then.
+    if recorded >= expected and not (expected == 0 and recorded):
         changes["processed_at"] = timezone.now()
         if not signal.deployments:
             changes["reason"] = "The strategy has no active deployment: nothing placed."

@@ -156,3 +156,18 @@ def test_the_fan_out_costs_a_bounded_number_of_queries_beyond_the_orders(house, 
     with CaptureQueriesContext(connection) as queries:
         fanout.place_batch(signal.pk, list(house.deployments.values_list("pk", flat=True)))
     assert len(queries) <= 12  # nothing placed again: the queries of the batch itself, none per deployment
+
+
+def test_a_batch_that_runs_before_the_count_never_completes_the_signal(house, hook_for, settings):
+    from strategies.models import Signal, SignalStatus
+    from strategies.services.legs import parse_webhook
+
+    leg = parse_webhook(house, BUY)[0]
+    signal = Signal.objects.create(strategy=house, status=SignalStatus.ACCEPTED, legs=[leg.as_json()])
+    first = house.deployments.order_by("id")[0]
+    fanout.place_batch(signal.pk, [first.pk])  # a stray message: the fan-out has not counted yet
+    signal.refresh_from_db()
+    assert signal.processed_at is None
+    fanout.fan_out(signal.pk)
+    signal.refresh_from_db()
+    assert (signal.processed_at is not None, signal.deployments, signal.orders_placed) == (True, 4, 4)
