@@ -24,6 +24,16 @@ class RetentionPolicyForm(forms.ModelForm):
                 help_text=RetentionPolicy._meta.get_field("target").help_text)
 
 
+def _when(task) -> str:
+    """"02:00 daily, Asia/Kolkata" for a plain daily crontab; the schedule's own text otherwise."""
+    cron = task.crontab
+    if cron is not None and cron.minute.isdigit() and cron.hour.isdigit() and \
+            (cron.day_of_week, cron.day_of_month, cron.month_of_year) == ("*", "*", "*"):
+        state = "" if task.enabled else " (task disabled)"
+        return f"{int(cron.hour):02d}:{int(cron.minute):02d} daily, {cron.timezone}{state}"
+    return str(cron or task.interval or task)
+
+
 @admin.register(RetentionPolicy)
 class RetentionPolicyAdmin(admin.ModelAdmin):
     form = RetentionPolicyForm
@@ -33,6 +43,7 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "action"]
     search_fields = ["target"]
     readonly_fields = ["nightly_run", "last_run_at", "last_result", "running_until"]
+    fields = ["target", "keep_days", "action", "batch_size", "enabled", *readonly_fields]
     actions = ["run_now"]
 
     @admin.display(description="table")
@@ -45,13 +56,18 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
         if obj.schedule_id is None:
             return "-"
         url = reverse("admin:django_celery_beat_periodictask_change", args=[obj.schedule_id])
-        return format_html('<a href="{}">{}</a>', url, obj.schedule.crontab or obj.schedule)
+        return format_html('<a href="{}">{}</a>', url, _when(obj.schedule))
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("schedule__crontab")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_add_permission(self, request) -> bool:
+        # One policy per registered table: only a table registered since the last migrate lacks one.
+        return super().has_add_permission(request) and bool(
+            set(targets.TARGETS) - set(RetentionPolicy.objects.values_list("target", flat=True)))
 
     def get_readonly_fields(self, request, obj=None):
         # A policy's table is fixed once it exists: one policy per target.
