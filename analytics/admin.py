@@ -270,3 +270,6 @@ class ApiLogArchiveAdmin(ApiLogAdmin):
 @admin.register(SystemLogArchive)
 class SystemLogArchiveAdmin(SystemLogAdmin):
     pass
+
+
+from analytics import admin_dashboard  # noqa: E402, F401  (the heartbeat and P&L rollups' admin)

@@ -259,3 +259,38 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PnlRollup(models.Model):
+    """Realized P&L of one closed trading day (IST), per user, strategy tag and mode (sandbox or live), summed
+    from the books' closing fills (analytics.services.pnl_rollup). Derived: rolling a day again replaces it."""
+
+    day = models.DateField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    strategy = models.CharField(max_length=100, blank=True, help_text="The orders' strategy tag (\"\": none).")
+    mode = models.CharField(max_length=8)
+    realized = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        verbose_name = "P&L rollup"
+        constraints = [models.UniqueConstraint(fields=["day", "user", "strategy", "mode"], name="pnlrollup_unique")]
+        # A trader's own range of days (the unique constraint's index, day first, serves everyone's range).
+        indexes = [models.Index(fields=["user", "day"], name="pnlrollup_user_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.user_id} {self.strategy or '-'} {self.mode}: {self.realized}"
+
+
+class PnlRollupDay(models.Model):
+    """A closed trading day whose PnlRollup rows are complete (possibly none). A day without this row is
+    summed from the books themselves."""
+
+    day = models.DateField(unique=True)
+    rows = models.PositiveIntegerField(default=0)
+    rolled_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "P&L rollup day"
+
+    def __str__(self) -> str:
+        return str(self.day)

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from analytics.models import Heartbeat
-from analytics.services import rollup
+from analytics.services import pnl_rollup, rollup
 
 #: The name of the heartbeat's beat schedule (seeded by a migration) and of the worker's Heartbeat row.
 HEARTBEAT_TASK = "analytics: heartbeat"
@@ -28,3 +28,11 @@ def heartbeat(self) -> None:
     """Record that a worker ran a task just now (beat sends it every minute)."""
     Heartbeat.objects.update_or_create(name=WORKER, defaults={"seen_at": timezone.now(),
                                                               "detail": (self.request.hostname or "")[:200]})
+
+
+@shared_task(name="analytics.tasks.roll_pnl_days", time_limit=600, soft_time_limit=540)
+def roll_pnl_days(limit: int = 31) -> str:
+    """Roll closed trading days' realized P&L (the latest first, at most `limit` per run; idempotent)."""
+    days = pnl_rollup.days_to_roll(limit=limit)
+    rows = sum(pnl_rollup.roll_day(day) for day in days)
+    return f"rolled {len(days)} day(s), {rows} row(s)" + (f": {days[-1]} to {days[0]}" if days else "")

@@ -2,22 +2,20 @@
 
 from django.db import migrations, models
 
+from core import beat
+
 NAME = "analytics: heartbeat"  # analytics.tasks.HEARTBEAT_TASK
 TASK = "analytics.tasks.heartbeat"
 EVERY_SECONDS = 60
 
 
 def seed_schedule(apps, schema_editor):
-    interval_model = apps.get_model("django_celery_beat", "IntervalSchedule")
-    task_model = apps.get_model("django_celery_beat", "PeriodicTask")
-    every, _ = interval_model.objects.get_or_create(every=EVERY_SECONDS, period="seconds")
-    task_model.objects.get_or_create(name=NAME, defaults={"task": TASK, "interval": every, "enabled": True,
-                                                          "description": "Tells the operators' dashboard that "
-                                                                         "beat and a worker are alive."})
+    beat.seed_every(apps, NAME, TASK, EVERY_SECONDS,
+                    description="Tells the operators' dashboard that beat and a worker are alive.")
 
 
 def drop_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+    beat.drop(apps, NAME)
 
 
 class Migration(migrations.Migration):

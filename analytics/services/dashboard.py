@@ -3,9 +3,10 @@
 Built to stay fast on a large orders table (bench/analytics.py times it at 1,000,000 orders):
 - today's figures are ranges on indexed timestamps (orders by placed_at, logs by timestamp), summed in SQL
   with conditional aggregates, one statement per panel;
-- the charts' past days cannot change any more (fills, orders and requests are stamped when they happen),
-  so each is cached until the next day with a key naming the range; only today's part is recomputed,
-  and that too is cached for DASHBOARD_CACHE_SECONDS in the shared cache.
+- the charts' closed days cannot change any more (fills, orders and requests are stamped when they happen):
+  beat rolls each closed day's P&L and latency into small daily tables (analytics.services.pnl_rollup and
+  .rollup), and the latency chart's closed days are also cached for hours; today's figures are cached for
+  DASHBOARD_CACHE_SECONDS in the shared cache.
 So a cold dashboard costs a fixed number of queries, a warm one fewer and never more.
 """
 from __future__ import annotations
@@ -77,14 +78,19 @@ def orders_today(now: dt.datetime | None = None) -> dict:
 
 
 def pnl_chart(now: dt.datetime | None = None, chart_days: int = CHART_DAYS) -> dict:
-    """Realized P&L per day over the last `chart_days` trading days, per user and per strategy."""
+    """Realized P&L per day over the last `chart_days` trading days, per user and per strategy: closed days
+    from their daily rollups, today from the books (three queries), cached briefly."""
     until = today(now)
     since = until - dt.timedelta(days=chart_days - 1)
-    rows = _split(since, until, lambda a, b: pnl.realized_rows(a, b), "pnl")
-    return {"days": [d.isoformat() for d in pnl.days(since, until)],
-            "by_user": _chart(pnl.series(rows, lambda r: r.username, since, until)),
-            "by_strategy": _chart(pnl.series(rows, lambda r: r.strategy or "(no strategy)", since, until)),
-            "total": sum((r.realized for r in rows if r.day == until), pnl.ZERO)}
+
+    def compute() -> dict:
+        rows = pnl.realized_rows(since, until)
+        return {"days": [d.isoformat() for d in pnl.days(since, until)],
+                "by_user": _chart(pnl.series(rows, lambda r: r.username, since, until)),
+                "by_strategy": _chart(pnl.series(rows, lambda r: r.strategy or "(no strategy)", since, until)),
+                "total": sum((r.realized for r in rows if r.day == until), pnl.ZERO)}
+
+    return _cached(f"{PREFIX}:pnl:{since}:{until}", settings.DASHBOARD_CACHE_SECONDS, compute)
 
 
 def _chart(series: list[dict]) -> list[dict]:

@@ -6,7 +6,8 @@ Two books realize P&L, one row per closing fill:
 The strategy of a P&L is the strategy tag of the order that realized it (OpenAlgo's `strategy` field);
 "" when the order had none (a square-off, a manual order).
 
-Two queries (one per book) for any range and grouping; callers scope them (a user's own, or everyone's).
+Closed days are read from their daily rollups once beat has rolled them (analytics.services.pnl_rollup);
+the rest from the books, one query per book. Callers scope them (a user's own, or everyone's).
 """
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, Sum, Value
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from sandbox.models import FundsLedger
+from analytics.models import PnlRollup, PnlRollupDay
+from sandbox.models import FundsLedger, SandboxOrder
 from sandbox.models.funds import LedgerKind
-from trading.models import PositionHistory
+from trading.models import Order, PositionHistory
 from trading.resource_api.filters import IST, ist_day_bounds
 
 PAISA = Decimal("0.01")
@@ -63,12 +65,18 @@ def _tagged(strategy: str | None, field: str) -> Q:
     return Q(**{field: strategy})
 
 
+def _strategy_of(model) -> Coalesce:
+    """The strategy tag of the row's order, looked up per row by primary key. Not a join: PostgreSQL would
+    hash-join the whole orders table (a sequential scan of millions of rows) for a day's few thousand fills."""
+    return Coalesce(Subquery(model.objects.filter(pk=OuterRef("order_id")).values("strategy")[:1]), Value(""))
+
+
 def _sandbox(since: dt.datetime, until: dt.datetime, user_id: int | None, strategy: str | None) -> QuerySet:
     rows = FundsLedger.objects.filter(_tagged(strategy, "order__strategy"), kind=LedgerKind.PNL,
                                       created_at__gte=since, created_at__lt=until)
     if user_id is not None:
         rows = rows.filter(user_id=user_id)
-    return (rows.annotate(day=TruncDate("created_at", tzinfo=IST), strategy=Coalesce("order__strategy", Value("")),
+    return (rows.annotate(day=TruncDate("created_at", tzinfo=IST), strategy=_strategy_of(SandboxOrder),
                           username=F("user__username"))
             .values("day", "user_id", "username", "strategy").annotate(total=Sum("amount")).order_by())
 
@@ -78,15 +86,14 @@ def _live(since: dt.datetime, until: dt.datetime, user_id: int | None, strategy:
                                           created_at__lt=until).exclude(realized_pnl=0)
     if user_id is not None:
         rows = rows.filter(position__user_id=user_id)
-    return (rows.annotate(day=TruncDate("created_at", tzinfo=IST), strategy=Coalesce("order__strategy", Value("")),
+    return (rows.annotate(day=TruncDate("created_at", tzinfo=IST), strategy=_strategy_of(Order),
                           user_id=F("position__user_id"), username=F("position__user__username"))
             .values("day", "user_id", "username", "strategy").annotate(total=Sum("realized_pnl")).order_by())
 
 
-def realized_rows(since: dt.date, until: dt.date, *, user_id: int | None = None, modes: Iterable[str] = MODES,
-                  strategy: str | None = None) -> list[PnlRow]:
-    """Every (day, user, strategy, mode) that realized P&L in trading days [since, until], sorted by day;
-    one user's (user_id) or everyone's, one strategy tag's or all."""
+def from_books(since: dt.date, until: dt.date, *, user_id: int | None = None, modes: Iterable[str] = MODES,
+               strategy: str | None = None) -> list[PnlRow]:
+    """Summed from the books themselves (one query per mode): what rollups are made of."""
     start, end = _range(since, until)
     found: list[PnlRow] = []
     for mode, query in ((SANDBOX, _sandbox), (LIVE, _live)):
@@ -96,6 +103,31 @@ def realized_rows(since: dt.date, until: dt.date, *, user_id: int | None = None,
             # SQLite sums decimals in floating point: back to paisa.
             found.append(PnlRow(row["day"], row["user_id"], row["username"], row["strategy"] or "", mode,
                                 (row["total"] or ZERO).quantize(PAISA)))
+    return found
+
+
+def _from_rollups(rolled: set[dt.date], user_id: int | None, modes: Iterable[str],
+                  strategy: str | None) -> list[PnlRow]:
+    rows = PnlRollup.objects.filter(day__in=sorted(rolled), mode__in=list(modes))
+    if user_id is not None:
+        rows = rows.filter(user_id=user_id)
+    if strategy is not None:
+        rows = rows.filter(strategy=strategy)
+    return [PnlRow(day, user, username, tag, mode, realized) for day, user, username, tag, mode, realized in
+            rows.values_list("day", "user_id", "user__username", "strategy", "mode", "realized")]
+
+
+def realized_rows(since: dt.date, until: dt.date, *, user_id: int | None = None, modes: Iterable[str] = MODES,
+                  strategy: str | None = None) -> list[PnlRow]:
+    """Every (day, user, strategy, mode) that realized P&L in trading days [since, until], sorted by day;
+    one user's (user_id) or everyone's, one strategy tag's or all. Rolled days come from their rollups
+    (analytics.services.pnl_rollup), the others from the books: four queries at most."""
+    rolled = set(PnlRollupDay.objects.filter(day__gte=since, day__lte=until).values_list("day", flat=True))
+    found = _from_rollups(rolled, user_id, modes, strategy) if rolled else []
+    unrolled = [day for day in days(since, until) if day not in rolled]
+    if unrolled:
+        found += [row for row in from_books(unrolled[0], unrolled[-1], user_id=user_id, modes=modes,
+                                            strategy=strategy) if row.day not in rolled]
     found.sort(key=lambda r: (r.day, r.username, r.strategy, r.mode))
     return found
 

@@ -83,6 +83,10 @@ class FundsLedger(models.Model):
             # check_invariant() and the admin read one user's entries since the last reset.
             models.Index(fields=["user", "id"], name="sandbox_ledger_user_id"),
             models.Index(fields=["holding"], name="sandbox_ledger_holding", condition=models.Q(holding__isnull=False)),
+            # Realized P&L by day over a range (analytics' P&L charts and /api/analytics/pnl/): only the PNL rows
+            # (one per closing fill), so blocks and releases on the order path write no extra index.
+            # PostgreSQL uses it; SQLite cannot match a partial index to a bound parameter (small installs).
+            models.Index(fields=["created_at"], name="sandbox_ledger_pnl_created", condition=models.Q(kind="PNL")),
         ]
 
     def __str__(self) -> str:

@@ -157,10 +157,10 @@ def test_the_admin_index_costs_a_fixed_number_of_queries(operator_client, seeded
     assert warm < cold
     assert warm == _queries(operator_client, url)
     # The ban list (2, cached after), session, user and device (3), the sandbox config admin's singleton check
-    # (1), then the panels: orders (2), P&L (2 books x 2 ranges), latency (today 1; past days: which are rolled
-    # up 1, none here, so their orders 1), traffic (1), bans (2),
+    # (1), then the panels: orders (2), P&L (which days are rolled up 1, none here, so the 2 books), latency
+    # (today 1; past days: which are rolled up 1, none here, so their orders 1), traffic (1), bans (2),
     # failovers (1), health (2); the sidebar's admin log (1).
-    assert cold == 22, cold
+    assert cold == 21, cold
     # Warm: the charts come from the cache; today's orders, bans, failovers and health are read every time.
     assert warm == 12, warm
     assert dashboard_cache_cleared == warm  # a new order shows in the counts at once, at no extra query

@@ -312,7 +312,9 @@ class PositionHistory(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "position history"
-        indexes = [models.Index(fields=["position", "created_at"], name="poshistory_position_created")]
+        indexes = [models.Index(fields=["position", "created_at"], name="poshistory_position_created"),
+                   # Realized P&L by day over a range, all users (analytics' P&L charts, /api/analytics/pnl/).
+                   models.Index(fields=["created_at"], name="poshistory_created")]
 
     def __str__(self) -> str:
         return f"{self.event} {numbers.quantity(self.quantity)} @ {numbers.price(self.price)}"
