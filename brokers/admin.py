@@ -21,7 +21,7 @@ MAX_PINGS = 20
 @admin.register(TradingAccount)
 class TradingAccountAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "broker", "is_primary", "is_active", "priority", "pinned", "connection_status",
-                    "consecutive_failures", "last_connected_at", "standing_in_for", "egress", "credentials_set"]
+                    "last_connected_at", "egress", "credentials_set"]
     list_filter = ["broker", "connection_status", "is_primary", "is_active", "pinned"]
     search_fields = ["name", "user__username", "user__email"]
     autocomplete_fields = ["user"]

@@ -31,11 +31,11 @@ class TradingAccountForm(forms.ModelForm):
 
     clear_credentials = forms.BooleanField(required=False, help_text="Remove every stored credential.")
     egress_proxy_url = forms.CharField(
-        label="egress proxy URL", required=False, strip=True, max_length=2048,
+        label="Egress proxy URL", required=False, strip=True, max_length=2048,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Or send this account's traffic through a proxy: http://, https://, socks5:// or "
                   "socks5h://host:port (stored encrypted, never shown).")
-    clear_egress_proxy = forms.BooleanField(required=False, label="clear egress proxy",
+    clear_egress_proxy = forms.BooleanField(required=False, label="Clear egress proxy",
                                             help_text="Remove the stored proxy URL.")
 
     class Meta:
@@ -71,7 +71,8 @@ class TradingAccountForm(forms.ModelForm):
         # Write-only like the credentials: blank keeps the stored proxy, the box clears it. The model's
         # clean() then checks the egress (errors name egress_source_address / egress_proxy_url).
         if cleaned.get("clear_egress_proxy"):
-            cleaned["egress_proxy_url"] = None
+            # Set on the instance too: a form post without the input leaves the model's default alone.
+            cleaned["egress_proxy_url"] = self.instance.egress_proxy_url = None
         elif not cleaned.get("egress_proxy_url"):
             cleaned["egress_proxy_url"] = self.instance.egress_proxy_url if self.instance.pk else None
         broker = cleaned.get("broker")

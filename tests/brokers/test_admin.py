@@ -151,3 +151,50 @@ def test_other_admins_can_autocomplete_instruments_and_accounts(staff_client, ac
     found = staff_client.get(url, {"term": "mai", "app_label": "brokers", "model_name": "websocketconnection",
                                    "field_name": "account"}).json()
     assert [r["text"] for r in found["results"]] == ["main (openalgo)"]
+
+
+# --- Egress and failover fields -------------------------------------------------------------------
+PROXY = "socks5://desk:proxy-pass-42@127.0.0.1:1080"
+
+
+def test_the_egress_proxy_is_write_only_and_kept_when_left_blank(staff_client, account):
+    assert change(staff_client, account, egress_proxy_url=PROXY).status_code == 302
+    account.refresh_from_db()
+    assert account.egress_proxy_url == PROXY
+    page = staff_client.get(reverse("admin:brokers_tradingaccount_change", args=[account.pk])).content.decode()
+    assert "proxy-pass-42" not in page
+    assert "Currently set; leave blank to keep it." in page
+    assert "proxy-pass-42" not in staff_client.get(changelist(TradingAccount)).content.decode()
+    assert change(staff_client, account, name="renamed").status_code == 302
+    account.refresh_from_db()
+    assert account.egress_proxy_url == PROXY
+    assert change(staff_client, account, clear_egress_proxy="on").status_code == 302
+    account.refresh_from_db()
+    assert account.egress_proxy_url is None
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"egress_source_address": "203.0.113.7"}, "is not an address of this server"),
+    ({"egress_proxy_url": "ftp://127.0.0.1:21"}, "the scheme must be one of"),
+    ({"egress_source_address": "127.0.0.2", "egress_proxy_url": PROXY}, "not both"),
+])
+def test_a_bad_egress_is_a_form_error_naming_the_field(staff_client, account, fields, message):
+    response = change(staff_client, account, **fields)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    field = "egress_proxy_url" if "egress_proxy_url" in fields else "egress_source_address"
+    assert message in " ".join(form.errors[field])
+    account.refresh_from_db()
+    assert (account.egress_source_address, account.egress_proxy_url) == (None, None)
+
+
+def test_pinning_in_the_admin_is_logged_for_the_user(staff_client, account, operator):
+    from accounts.models import Activity, ActivityLog
+
+    assert change(staff_client, account, pinned="on").status_code == 302
+    assert TradingAccount.objects.get(pk=account.pk).pinned
+    entry = ActivityLog.objects.get(user=account.user, action=Activity.BROKER_PINNED)
+    assert (entry.actor, entry.details["pinned"]) == (operator, True)
+    staff_client.post(changelist(TradingAccount), {"action": "unpin", "_selected_action": [account.pk]})
+    assert not TradingAccount.objects.get(pk=account.pk).pinned
+    assert ActivityLog.objects.filter(user=account.user, action=Activity.BROKER_PINNED).count() == 2
