@@ -53,18 +53,6 @@ def adapter_for(account: TradingAccount, *, timeout: float | None = None) -> Bro
     return get_adapter(account.broker, context)
 
 
-def check_connection(account: TradingAccount) -> tuple[bool, str]:
-    """Ping the broker (outside any transaction), record the outcome as a health check does (it counts
-    toward failover), and return (ok, message)."""
-    from brokers.services import health  # health builds on this module
-
-    result = health.ping(account)
-    health.record(account.pk, result)
-    health.evaluate_failover(account.user_id)
-    account.refresh_from_db()
-    return result.ok, result.message
-
-
 def set_pinned(account: TradingAccount, pinned: bool, *, request: Any = None, actor: Any = None) -> TradingAccount:
     """Pin (opt out of automatic failover) or unpin an account; recorded in the user's activity log."""
     changed = TradingAccount.objects.filter(pk=account.pk).exclude(pinned=pinned).update(

@@ -29,6 +29,10 @@ from brokers.models import ConnectionStatus, FailoverEvent, FailoverKind, Tradin
 
 log = logging.getLogger(__name__)
 
+#: What a decision reads (never the encrypted credentials: nothing to decrypt under the locks).
+DECISION_FIELDS = ("pk", "user_id", "name", "broker", "priority", "is_active", "is_primary", "pinned",
+                   "connection_status", "last_error", "consecutive_failures", "consecutive_successes",
+                   "standing_in_for")
 NO_STAND_IN = "No other active, connected and unpinned account to fail over to."
 
 
@@ -38,7 +42,7 @@ def evaluate(user_id: int) -> FailoverEvent | None:
         return None
     with transaction.atomic():
         accounts = list(TradingAccount.objects.select_for_update().filter(user_id=user_id)
-                        .order_by("priority", "id"))
+                        .only(*DECISION_FIELDS).order_by("priority", "id"))
         primary = next((a for a in accounts if a.is_primary and a.is_active), None)
         if primary is None or primary.pinned:
             return None

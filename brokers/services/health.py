@@ -1,7 +1,7 @@
 """Connection health of trading accounts: ping, record the outcome, keep the streak counters.
 
 A check is two steps, never one transaction: ping() does the network call (no database write, no
-transaction open), record() then writes the outcome in one short transaction with the row locked.
+transaction open), record() then writes the outcome in one UPDATE computed by the database.
 run_checks() pings every active account in parallel and hands each user to the failover service.
 
 A broker that refuses the account's key or session (SessionExpired) is not a connection fault: the
@@ -14,11 +14,11 @@ import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from accounts.models import Activity
@@ -32,6 +32,7 @@ from brokers.services.accounts import adapter_for
 log = logging.getLogger(__name__)
 
 RUN_LOCK_KEY = "brokers:health-check:running"
+RECORD_BATCH = 100  # outcomes written per transaction
 
 
 @dataclass(frozen=True)
@@ -54,54 +55,50 @@ def ping(account: TradingAccount) -> PingResult:
     return PingResult(True, f"{answer} answered")
 
 
-def record(account_id: int, result: PingResult) -> TradingAccount | None:
-    """Write one check's outcome under the row's lock; returns the account as written (None if gone).
+def record(account: TradingAccount, result: PingResult) -> None:
+    """Write one check's outcome: one UPDATE whose new values are computed by the database from the row
+    (F() and Case), so concurrent writers never lose a count and a stale in-memory copy of the account
+    never overwrites its credentials.
 
     Success: connected, its success streak grows, its failure streak ends. Failure: degraded if it was
-    connected, else failed; the failure streak grows. Written with update(), so a stale in-memory copy
-    of the account never overwrites its credentials.
+    connected, else failed; the failure streak grows. An expired session: needs a new login, both
+    streaks end, and the first such outcome (only it matches the UPDATE) is told to the user.
     """
     now = timezone.now()
-    with transaction.atomic():
-        account = (TradingAccount.objects.select_for_update().filter(pk=account_id)
-                   .only("pk", "user_id", "name", "connection_status", "consecutive_failures",
-                         "consecutive_successes").first())
-        if account is None:
-            return None
-        previous = account.connection_status
-        fields: dict[str, Any]
-        if result.ok:
-            fields = {"connection_status": ConnectionStatus.CONNECTED, "last_connected_at": now, "last_error": "",
-                      "consecutive_successes": account.consecutive_successes + 1, "consecutive_failures": 0}
-        elif result.needs_login:
-            fields = {"connection_status": ConnectionStatus.NEEDS_LOGIN, "last_error": result.message[:2000],
-                      "consecutive_successes": 0, "consecutive_failures": 0}
-        else:
-            status = ConnectionStatus.DEGRADED if previous == ConnectionStatus.CONNECTED else ConnectionStatus.FAILED
-            fields = {"connection_status": status, "last_error": (result.message or "unknown error")[:2000],
-                      "consecutive_failures": account.consecutive_failures + 1, "consecutive_successes": 0}
-        TradingAccount.objects.filter(pk=account_id).update(updated_at=now, **fields)
-        for name, value in fields.items():
-            setattr(account, name, value)
-        if result.needs_login and previous != ConnectionStatus.NEEDS_LOGIN:
+    rows = TradingAccount.objects.filter(pk=account.pk)
+    if result.ok:
+        rows.update(connection_status=ConnectionStatus.CONNECTED, last_connected_at=now, last_error="",
+                    consecutive_successes=F("consecutive_successes") + 1, consecutive_failures=0, updated_at=now)
+    elif result.needs_login:
+        fields = {"last_error": result.message[:2000], "consecutive_successes": 0, "consecutive_failures": 0,
+                  "updated_at": now}
+        if rows.exclude(connection_status=ConnectionStatus.NEEDS_LOGIN).update(
+                connection_status=ConnectionStatus.NEEDS_LOGIN, **fields):
             # Once per expiry, not once per check: the user and the operators are told to log in again.
             log_activity(Activity.BROKER_NEEDS_LOGIN, user=account.user, account=account.name,
                          summary=f"{account.name} needs a new login: {result.message}"[:300])
             log.warning("trading account %s (user %s) needs a new login: %s", account.pk, account.user_id,
                         result.message)
-    return account
+        else:
+            rows.update(**fields)
+    else:
+        rows.update(connection_status=Case(When(connection_status=ConnectionStatus.CONNECTED,
+                                                then=Value(ConnectionStatus.DEGRADED)),
+                                           default=Value(ConnectionStatus.FAILED)),
+                    last_error=(result.message or "unknown error")[:2000],
+                    consecutive_failures=F("consecutive_failures") + 1, consecutive_successes=0, updated_at=now)
 
 
-def note_session_expired(account_id: int, message: str) -> None:
+def note_session_expired(account: TradingAccount, message: str) -> None:
     """An order or a read met an expired session: mark the account at once, as the next check would."""
-    record(account_id, PingResult(False, message, needs_login=True))
+    record(account, PingResult(False, message, needs_login=True))
 
 
 def check_connection(account: TradingAccount) -> tuple[bool, str]:
     """Ping one account now (the admin's "test connection"), record it as a scheduled check would
     (it counts toward failover) and let the failover service act on it. Returns (ok, message)."""
     result = ping(account)
-    record(account.pk, result)
+    record(account, result)
     failover.evaluate(account.user_id)
     account.refresh_from_db()
     return result.ok, result.message
@@ -124,6 +121,29 @@ class RunSummary:
                 f"{self.needs_login} need a login; {self.failovers} failover(s), {self.failbacks} fail-back(s)")
 
 
+def _users_to_evaluate(accounts: list[TradingAccount], results: dict[int, PingResult]) -> list[int]:
+    threshold = settings.BROKER_FAILOVER_AFTER_FAILURES
+    users = set()
+    for account in accounts:
+        if not account.is_primary:
+            continue
+        result = results[account.pk]
+        failing = not result.ok and not result.needs_login
+        if account.standing_in_for_id or (failing and account.consecutive_failures + 1 >= threshold):
+            users.add(account.user_id)
+    return sorted(users)
+
+
+def _count(summary: RunSummary, result: PingResult) -> None:
+    summary.checked += 1
+    if result.ok:
+        summary.healthy += 1
+    elif result.needs_login:
+        summary.needs_login += 1
+    else:
+        summary.failed += 1
+
+
 def run_checks() -> RunSummary:
     """Ping every active trading account (in parallel, outside any transaction), record each outcome,
     then let the failover service look at each user. One run at a time across processes: a run that
@@ -142,17 +162,17 @@ def run_checks() -> RunSummary:
             workers = min(settings.BROKER_HEALTH_CHECK_CONCURRENCY, len(remote))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="health") as pool:
                 results.update(zip((a.pk for a in remote), pool.map(ping, remote), strict=True))
-        for account in accounts:
-            result = results[account.pk]
-            record(account.pk, result)
-            summary.checked += 1
-            if result.ok:
-                summary.healthy += 1
-            elif result.needs_login:
-                summary.needs_login += 1
-            else:
-                summary.failed += 1
-        for user_id in sorted({a.user_id for a in accounts}):
+        # Each outcome is one UPDATE, RECORD_BATCH of them per short transaction (a commit each would
+        # cost more than the work). Then the failover service looks, under the user's row locks, only
+        # at users whose primary may have to move: it reached the failure threshold, or it stands in for
+        # an original that may be back (the counts read before the pings suffice to pick them: the
+        # service reads them again under the locks).
+        for start in range(0, len(accounts), RECORD_BATCH):
+            with transaction.atomic():
+                for account in accounts[start:start + RECORD_BATCH]:
+                    _count(summary, results[account.pk])
+                    record(account, results[account.pk])
+        for user_id in _users_to_evaluate(accounts, results):
             event = failover.evaluate(user_id)
             if event is not None and event.success:
                 if event.kind == FailoverKind.FAILBACK:

@@ -77,7 +77,7 @@ class FallbackReader:
                     raise
                 error = exc
                 if isinstance(exc, SessionExpired):
-                    health.note_session_expired(account.pk, exc.message)
+                    health.note_session_expired(account, exc.message)
                 log.info("market data: %s could not answer (%s); trying the next account", account.name, exc.message)
                 continue
             if account.pk != self._order[0].pk:  # sticky: start with the one that answered next time

@@ -30,6 +30,10 @@ class Seen:
     apikey: str
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many checks connect at once; the default backlog of 5 would refuse some
+
+
 class LoopbackUpstream:
     def __init__(self, name: str = "upstream", host: str = "127.0.0.1", port: int = 0,
                  api_keys: tuple[str, ...] = (API_KEY,)) -> None:
@@ -74,7 +78,7 @@ class LoopbackUpstream:
                 self.end_headers()
                 self.wfile.write(data)
 
-        server = ThreadingHTTPServer((self.host, self.port), Handler)  # allow_reuse_address: same port again
+        server = _Server((self.host, self.port), Handler)  # allow_reuse_address: same port again
         server.daemon_threads = True
         self.port = server.server_address[1]
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True, name=f"upstream-{self.name}").start()

@@ -144,15 +144,15 @@ def test_adapter_for_passes_the_decrypted_credentials(trader):
 
 def test_a_recorded_check_marks_connected_then_degraded_then_failed_and_counts_streaks(trader):
     account = TradingAccountFactory(user=trader)
-    health.record(account.pk, health.PingResult(True, "ok"))
+    health.record(account, health.PingResult(True, "ok"))
     account.refresh_from_db()
     assert account.connection_status == ConnectionStatus.CONNECTED
     assert account.last_connected_at is not None
     assert (account.consecutive_successes, account.consecutive_failures) == (1, 0)
-    health.record(account.pk, health.PingResult(False, "timed out"))
+    health.record(account, health.PingResult(False, "timed out"))
     account.refresh_from_db()
     assert (account.connection_status, account.last_error) == (ConnectionStatus.DEGRADED, "timed out")
-    health.record(account.pk, health.PingResult(False, "timed out again"))
+    health.record(account, health.PingResult(False, "timed out again"))
     account.refresh_from_db()
     assert account.connection_status == ConnectionStatus.FAILED
     assert (account.consecutive_successes, account.consecutive_failures) == (0, 2)
@@ -163,7 +163,7 @@ def test_a_recorded_check_never_overwrites_credentials_from_a_stale_copy(trader)
     stale = TradingAccount.objects.get(pk=account.pk)
     account.credentials = {**account.credentials, "api_key": "rotated"}
     account.save()
-    health.record(stale.pk, health.PingResult(True, "ok"))
+    health.record(stale, health.PingResult(True, "ok"))
     assert TradingAccount.objects.get(pk=account.pk).credentials["api_key"] == "rotated"
 
 

@@ -281,3 +281,27 @@ def test_a_second_run_while_one_is_in_progress_is_skipped(trader, trio):
     cache.add(health.RUN_LOCK_KEY, "another-run", 60)
     assert run().skipped
     assert all(server.count("ping") == 0 for server in trio[0].values())
+
+
+def test_a_health_check_costs_one_update_per_account_and_reads_users_only_near_a_move(trader, other_trader, upstreams):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    server = upstreams("shared")
+    for user in (trader, other_trader):
+        for i in range(3):
+            account_on(user, server, f"acct-{i}", i + 1, primary=i == 0)
+    run()  # warm
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    # One read of the accounts and one UPDATE per account; no user's primary is near a move, so the
+    # failover service reads nothing.
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1 + 6, statements
+    server.stop()
+    with CaptureQueriesContext(connection) as queries:
+        run(3)
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    # Three runs of 1 + 6; the third looks at both users under their locks (a read each) and finds no
+    # stand-in (all on the same upstream): one failed event and one activity entry each.
+    assert len(statements) <= 3 * (1 + 6) + 2 * (1 + 2 + 2), statements

@@ -240,7 +240,7 @@ def send(order: Order, spec: OrderSpec, adapter: BrokerAdapter, events: list, t0
     except broker.OrderRejected as exc:
         fail(order, f"Rejected by the broker: {exc.message}", t0, t_broker, events)
         if exc.data.get("session_expired") and order.account_id:
-            health.note_session_expired(order.account_id, exc.message)  # the account needs a new login
+            health.note_session_expired(order.account, exc.message)  # the account needs a new login
         return BrokerRejected(exc.message)
     except broker.BrokerError as exc:
         if exc.data.get("sent"):
