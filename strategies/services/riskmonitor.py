@@ -9,10 +9,11 @@ A rule fires once and only once: the firing run claims the rule (fired_at) and p
 (active -> paused) with two conditional updates in one transaction; a concurrent run, or a second rule
 of the same deployment, loses one of them and does nothing. The exits are placed after the commit (no
 network call inside a transaction) with idempotency keys derived from the RiskEvent, so a crash and a
-retry place each exit once.
+retry place each exit once: a firing cut off between its commit and its exits is finished by a later run.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -37,19 +38,22 @@ from strategies.services import exits
 from strategies.services.pnl import DeploymentPnl, pnl_of
 
 CURSOR_KEY = "strategies:risk-monitor:cursor"
+UNFINISHED_AFTER_SECONDS = 60  # a firing's closing takes seconds at most; older and unclosed, it was cut off
 ARMED = Q(is_active=True, fired_at__isnull=True)
 ZERO = Decimal("0")
 
 
 @dataclass
 class SweepSummary:
+    finished: int = 0
     checked: int = 0
     fired: int = 0
     unpriced: int = 0
 
     def __str__(self) -> str:
         return (f"strategies risk monitor: {self.checked} deployment(s) checked, {self.fired} rule(s) fired, "
-                f"{self.unpriced} without a price")
+                f"{self.unpriced} without a price" + (f", {self.finished} unfinished firing(s) closed"
+                                                       if self.finished else ""))
 
 
 def breached(rule: RiskRule, pnl: Decimal, peak: Decimal, open_quantity: Decimal) -> bool:
@@ -85,8 +89,18 @@ def next_batch(size: int) -> list[int]:
     return ids
 
 
+def finish_unfinished(limit: int = 10) -> int:
+    """Firings whose closing never ran (the process died after the commit): still the provisional action
+    with no order recorded, past UNFINISHED_AFTER_SECONDS (an in-flight firing is younger). Finishing one
+    again is safe: its exits' idempotency keys come from the event, so none is placed twice."""
+    stale = timezone.now() - dt.timedelta(seconds=UNFINISHED_AFTER_SECONDS)
+    events = list(RiskEvent.objects.filter(action=RiskAction.CLOSED_AND_PAUSED, order_ids=[],
+                                           created_at__lt=stale).order_by("pk")[:limit])
+    return sum(finish(event) is not None for event in events)
+
+
 def sweep(batch: int | None = None) -> SweepSummary:
-    summary = SweepSummary()
+    summary = SweepSummary(finished=finish_unfinished())
     ids = next_batch(batch or settings.STRATEGY_RISK_BATCH)
     if not ids:
         return summary
@@ -141,7 +155,27 @@ def fire(deployment: Deployment, rule: RiskRule, value_seen: Decimal) -> RiskEve
         event = RiskEvent.objects.create(deployment=deployment, rule=rule, rule_type=rule.rule_type,
                                          threshold=rule.threshold, value_seen=value_seen,
                                          action=RiskAction.CLOSED_AND_PAUSED, message=message, created_at=now)
-    deployment = Deployment.objects.select_related("strategy", "user", "account").get(pk=deployment.pk)
+    return finish(event) or event
+
+
+def finish_claim_key(event_id: int) -> str:
+    return f"strategies:risk-monitor:finishing:{event_id}"
+
+
+def finish(event: RiskEvent) -> RiskEvent | None:
+    """Close the positions of a fired rule's deployment and record how it went on the event. One process
+    at a time per event (a claim in the shared cache): None when another holds it."""
+    claim = finish_claim_key(event.pk)
+    if not cache.add(claim, 1, UNFINISHED_AFTER_SECONDS * 5):
+        return None
+    try:
+        return _finish(event)
+    finally:
+        cache.delete(claim)
+
+
+def _finish(event: RiskEvent) -> RiskEvent:
+    deployment = Deployment.objects.select_related("strategy", "user", "account").get(pk=event.deployment_id)
     closing = exits.close_deployment(deployment, occasion=f"risk-event-{event.pk}")
     if closing.failed:
         event.action = RiskAction.FAILED

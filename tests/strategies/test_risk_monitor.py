@@ -3,10 +3,12 @@ once, close the deployment's positions through the pipeline, pause it and record
 work is bounded."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from decimal import Decimal as D
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from strategies.models import DeploymentStatus, RiskAction, RiskEvent, RiskRule, StrategyLog
@@ -61,6 +63,34 @@ def test_a_rule_fires_once_and_only_once(deployment):
     assert riskmonitor.sweep().fired == 0
     assert RiskEvent.objects.count() == 1
     assert len(strategy_orders(deployment)) == 2
+
+
+def test_a_firing_cut_off_before_its_exits_is_finished_by_a_later_run_and_closes_once(deployment, monkeypatch):
+    rule(deployment, "max_loss", "100")
+    long_position(deployment)
+    price("790")
+
+    def crash(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(riskmonitor.exits, "close_deployment", crash)
+    with pytest.raises(SystemExit):
+        riskmonitor.sweep()
+    monkeypatch.undo()
+    event = RiskEvent.objects.get()
+    assert (event.action, event.order_ids) == (RiskAction.CLOSED_AND_PAUSED, [])  # provisional: nothing closed
+    assert riskmonitor.sweep().finished == 0  # younger than a minute: maybe still in flight
+    RiskEvent.objects.filter(pk=event.pk).update(created_at=event.created_at - dt.timedelta(minutes=2))
+    # Another run is finishing it (its claim in the shared cache): this one leaves it alone.
+    cache.add(riskmonitor.finish_claim_key(event.pk), 1)
+    assert riskmonitor.sweep().finished == 0
+    cache.delete(riskmonitor.finish_claim_key(event.pk))
+    summary = riskmonitor.sweep()
+    assert (summary.finished, summary.fired) == (1, 0)
+    event.refresh_from_db()
+    [exit_order] = Order.objects.filter(deployment=deployment, action=Action.SELL)
+    assert (event.action, event.order_ids) == (RiskAction.CLOSED_AND_PAUSED, [exit_order.pk])
+    assert riskmonitor.sweep().finished == 0  # finished: never again
 
 
 def test_it_does_not_fire_inside_the_threshold(deployment):
