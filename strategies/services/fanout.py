@@ -270,5 +270,7 @@ def complete(signal: Signal) -> str:
                                        level=LogLevel.WARNING if failed else LogLevel.INFO,
                                        message=summary[0].upper() + summary[1:] + ".")
     else:
-        Signal.objects.filter(pk=signal.pk).update(**changes)
+        # Never after completion: a batch's count read before another batch's last outcome committed is
+        # stale, and must not overwrite the final figures.
+        Signal.objects.filter(pk=signal.pk, processed_at__isnull=True).update(**changes)
     return summary

@@ -171,3 +171,13 @@ def test_a_batch_that_runs_before_the_count_never_completes_the_signal(house, ho
     fanout.fan_out(signal.pk)
     signal.refresh_from_db()
     assert (signal.processed_at is not None, signal.deployments, signal.orders_placed) == (True, 4, 4)
+
+
+def test_a_late_batchs_stale_count_never_overwrites_the_final_figures(house, hook_for):
+    hook = hook_for(house)
+    hook.post(BUY)
+    signal = hook.last_signal()
+    SignalOrder.objects.filter(signal=signal).order_by("id").first().delete()  # as a batch saw it, mid-way
+    fanout.complete(signal)
+    signal.refresh_from_db()
+    assert (signal.orders_placed, signal.deployments) == (4, 4)
