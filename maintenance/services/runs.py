@@ -31,8 +31,9 @@ def _claim(policy: RetentionPolicy, seconds: float) -> None:
         Q(running_until__isnull=True) | Q(running_until__lt=now)).update(
         running_until=now + timedelta(seconds=seconds + 600))
     if claimed != 1:
-        raise PolicyBusy(f"retention {policy.target}: another run holds it (until "
-                         f"{RetentionPolicy.objects.get(pk=policy.pk).running_until:%Y-%m-%d %H:%M} UTC)")
+        until = RetentionPolicy.objects.get(pk=policy.pk).running_until
+        raise PolicyBusy(f"retention {policy.target}: another run holds it until {until:%Y-%m-%d %H:%M} UTC "
+                         f"(if that run died: manage.py retention release --policy {policy.target})")
 
 
 def run_policy(policy: RetentionPolicy, *, dry_run: bool = False, time_limit: float | None = None,

@@ -24,6 +24,24 @@ def traffic(n: int, age_days: float, path: str = "/old") -> list[TrafficLog]:
     return TrafficLog.objects.using(logs_db()).bulk_create(rows)
 
 
+def subprocess_env() -> dict[str, str]:
+    """The environment of a process (a worker, beat, a command) that must use the test's PostgreSQL database,
+    so it sees the rows a transactional test committed."""
+    import os
+
+    from django.conf import settings
+
+    def url(alias: str) -> str:
+        db = settings.DATABASES[alias]
+        return (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+                f"{db['NAME']}")
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": url("default")}
+    if "logs" in settings.DATABASES:
+        env["LOGS_DATABASE_URL"] = url("logs")
+    return env
+
+
 def policy(target: str, **fields) -> RetentionPolicy:
     found = RetentionPolicy.objects.get(target=target)
     for name, value in fields.items():

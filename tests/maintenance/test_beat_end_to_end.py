@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from analytics.models import SystemLog, TrafficLog, TrafficLogArchive
 from analytics.routers import logs_db
-from tests.maintenance.conftest import policy, traffic
+from tests.maintenance.conftest import policy, subprocess_env, traffic
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,16 +22,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.celery,
               pytest.mark.django_db(transaction=True, databases="__all__")]
 
 
-def _url(alias: str) -> str:
-    db = settings.DATABASES[alias]  # the test database pytest-django made, so the processes see our rows
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _start(args: list[str], log_path: Path) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": _url("default"),
-           "LOG_FLUSH_SECONDS": "0.2", "CELERY_RESULT_BACKEND": "django-db"}
-    if "logs" in settings.DATABASES:
-        env["LOGS_DATABASE_URL"] = _url("logs")
+    env = {**subprocess_env(), "LOG_FLUSH_SECONDS": "0.2", "CELERY_RESULT_BACKEND": "django-db"}
     with open(log_path, "w") as log:
         return subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", *args], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)

@@ -2,9 +2,11 @@
 
     manage.py retention run [--policy TARGET] [--dry-run]
     manage.py retention list
+    manage.py retention release --policy TARGET
 
 run takes every enabled policy (or the one named) and archives or deletes its old rows in batches, as the
 nightly task does; --dry-run only counts what it would take and changes nothing. list shows the policies.
+release drops a run's claim on a policy, for a run that died (killed) before its claim expired.
 """
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ class Command(BaseCommand):
         run.add_argument("--policy", help="The policy's target, e.g. analytics.traffic (see `retention list`).")
         run.add_argument("--dry-run", action="store_true", help="Count what would be taken; change nothing.")
         sub.add_parser("list", help="The policies, their windows and their last runs.")
+        release = sub.add_parser("release", help="Drop the claim of a run that died (its claim otherwise "
+                                                 "expires RETENTION_TIME_LIMIT + 10 minutes after it began).")
+        release.add_argument("--policy", required=True)
 
     def handle(self, *args, action: str, **options) -> None:
         if action == "list":
@@ -34,6 +39,12 @@ class Command(BaseCommand):
                 state = "enabled" if p.enabled else "disabled"
                 self.stdout.write(f"{p.target}: {p.keep_days} days, {p.action}, batches of {p.batch_size}, {state}; "
                                   f"last run: {p.last_result or 'never'}")
+            return
+        if action == "release":
+            released = RetentionPolicy.objects.filter(target=options["policy"]).update(running_until=None)
+            if not released:
+                raise CommandError(f"--policy: no retention policy {options['policy']!r}")
+            self.stdout.write(f"retention {options['policy']}: claim released")
             return
         self._run(options.get("policy"), options["dry_run"], options["verbosity"])
 
