@@ -21,8 +21,14 @@ from accounts.services.activity import log_activity
 #: Models operators seldom open, listed on the index in a collapsed "Plumbing" section (still reachable, and
 #: in the sidebar as usual): whole apps by label, or single models by (app label, model name).
 PLUMBING_APPS = frozenset({"axes", "otp_static", "django_celery_results", "auth"})
-PLUMBING_MODELS = frozenset({("django_celery_beat", name) for name in
-                             ("ClockedSchedule", "CrontabSchedule", "IntervalSchedule", "SolarSchedule")})
+PLUMBING_MODELS = frozenset({
+    *(("django_celery_beat", name) for name in ("ClockedSchedule", "CrontabSchedule", "IntervalSchedule",
+                                                 "SolarSchedule")),
+    # Derived rows (daily rollups, the heartbeat) and retention's archives: read now and then, never worked in.
+    *(("analytics", name) for name in ("Heartbeat", "LatencyRollup", "LatencyRollupDay", "PnlRollup", "PnlRollupDay",
+                                       "TrafficLogArchive", "ApiLogArchive", "SystemLogArchive")),
+    ("trading", "OrderArchive"), ("trading", "TradeArchive"),
+})
 
 
 def split_plumbing(app_list: list[dict]) -> tuple[list[dict], list[dict]]:

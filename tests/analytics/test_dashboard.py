@@ -132,6 +132,8 @@ def test_the_admin_index_shows_the_seeded_figures(operator_client):
     assert reverse("admin:axes_accessattempt_changelist") in plumbing
     assert reverse("admin:axes_accessattempt_changelist") not in main.split('class="home-apps"')[1]
     assert reverse("admin:trading_order_changelist") in main
+    assert reverse("admin:analytics_pnlrollup_changelist") in plumbing
+    assert reverse("admin:trading_orderarchive_changelist") in plumbing
 
 
 def _queries(client, url: str) -> int:
@@ -156,11 +158,12 @@ def test_the_admin_index_costs_a_fixed_number_of_queries(operator_client, seeded
     dashboard_cache_cleared = _queries(operator_client, url)
     assert warm < cold
     assert warm == _queries(operator_client, url)
-    # The ban list (2, cached after), session, user and device (3), the sandbox config admin's singleton check
-    # (1), then the panels: orders (2), P&L (which days are rolled up 1, none here, so the 2 books), latency
-    # (today 1; past days: which are rolled up 1, none here, so their orders 1), traffic (1), bans (2),
-    # failovers (1), health (2); the sidebar's admin log (1).
-    assert cold == 21, cold
+    # The ban list (2, cached after), session, user and device (3), the app list's add checks of the sandbox
+    # config (a singleton) and the retention policies (one per table) (2), then the panels: orders (2), P&L
+    # (which days are rolled up 1, none here, so the 2 books), latency (today 1; past days: which are rolled
+    # up 1, none here, so their orders 1), traffic (1), bans (2), failovers (1), health (2); the sidebar's
+    # admin log (1).
+    assert cold == 22, cold
     # Warm: the charts come from the cache; today's orders, bans, failovers and health are read every time.
-    assert warm == 12, warm
+    assert warm == 13, warm
     assert dashboard_cache_cleared == warm  # a new order shows in the counts at once, at no extra query
