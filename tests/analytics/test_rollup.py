@@ -231,3 +231,26 @@ def test_the_api_reads_rollups_in_a_fixed_number_of_queries(spread, operator):  
     with CaptureQueriesContext(connection) as many:
         operator.get(URL, params)
     assert len(many) == len(few)
+
+
+def test_an_operator_rolls_a_day_again_or_drops_its_rollup_in_the_admin(client):
+    from django.urls import reverse
+
+    from tests.accounts.conftest import enroll, sign_in
+    from tests.factories import StaffFactory
+
+    staff = StaffFactory(is_superuser=True)
+    sign_in(client, staff, enroll(staff))
+    user = UserFactory()
+    Order.objects.bulk_create([place(user, broker_ms=9, overhead_ms=1, at=at(DAYS[0], 3))])
+    rollup.roll_day(DAYS[0])
+    Order.objects.bulk_create([place(user, broker_ms=19, overhead_ms=1, at=at(DAYS[0], 4))])  # imported late
+    marker = LatencyRollupDay.objects.get(day=DAYS[0])
+    url = reverse("admin:analytics_latencyrollupday_changelist")
+    assert client.get(url).status_code == 200
+    client.post(url, {"action": "roll_again", "_selected_action": [marker.pk]}, follow=True)
+    assert LatencyRollup.objects.get(day=DAYS[0], user=None, metric="total").count == 2
+    client.post(url, {"action": "delete_selected", "_selected_action": [marker.pk], "post": "yes"}, follow=True)
+    assert not LatencyRollupDay.objects.exists()
+    assert not LatencyRollup.objects.exists()
+    assert client.get(reverse("admin:analytics_latencyrollup_changelist")).status_code == 200
