@@ -105,3 +105,24 @@ def test_order_updates_of_sandbox_fills_reach_only_their_owner(feed, owner, othe
     assert theirs.get_orders() == {"orders": []}  # never another user's orders
     assert mine.unsubscribe_orders() is True
     wait_for(lambda: owner.user.pk not in feed.hub.order_readers, what="the order subscription to go")
+
+
+def test_order_updates_of_a_live_account_name_its_broker(feed, market, disconnect):
+    from tests.api.conftest import persona
+    from tests.factories import UserFactory
+    from tests.trading.factories import TradingAccountFactory
+
+    trader = persona(UserFactory(), analyze=False)  # live: orders go to the trading account's broker
+    account = TradingAccountFactory(user=trader.user, name="desk")
+    client = openalgo2_feed_api()(api_key=trader.key, host="http://127.0.0.1", ws_port=feed.port,
+                                  auto_reconnect=False)
+    assert client.connect() is True
+    disconnect(client)
+    assert client.subscribe_orders() is True
+    wait_for(lambda: trader.user.pk in feed.hub.order_readers, what="the order subscription")
+    placed = trader.v1("placeorder", {"strategy": "feed", "exchange": "NSE", "symbol": "SBIN", "action": "BUY",
+                                      "quantity": "1", "pricetype": "MARKET", "product": "CNC"})
+    assert placed.status_code == 200, placed.json()
+    update = wait_for(lambda: client.get_orders()["orders"], what="the live order's update")[0]
+    assert update["orderid"] == placed.json()["orderid"]
+    assert (update["mode"], update["broker"]) == ("live", account.broker)

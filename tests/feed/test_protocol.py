@@ -201,3 +201,35 @@ def test_a_slow_reader_is_dropped_with_a_reason_and_the_others_keep_their_ticks(
             slow.transport.abort()
 
     run(scenario())
+
+
+def price_reaches_a_subscriber(feed, owner, ltp: str) -> None:
+    async def scenario():
+        async with Raw(feed.url) as client:
+            await client.ask({"action": "authenticate", "api_key": owner.key})
+            await client.ask({"action": "subscribe", "symbol": "SBIN", "exchange": "NSE", "mode": 1})
+            await orm(set_price, "NSE", "SBIN", ltp)
+            await client.until(lambda m: m.get("type") == "market_data" and m["data"]["ltp"] == float(ltp))
+
+    run(scenario())
+
+
+def test_prices_travel_over_the_unix_socket_without_redis(feed, settings, owner):
+    if settings.REDIS_URL:
+        pytest.skip("with REDIS_URL the channel layer carries them (the next test)")
+    from feed.bus import SocketReceiver
+
+    assert isinstance(feed.server.config.app.receiver, SocketReceiver)
+    assert feed.server.config.app.receiver.path == settings.FEED_SOCKET
+    price_reaches_a_subscriber(feed, owner, "805")
+
+
+@pytest.mark.redis
+def test_prices_travel_over_the_redis_channel_layer(feed, owner):
+    from channels.layers import get_channel_layer
+
+    from feed.bus import LayerReceiver
+
+    assert get_channel_layer() is not None
+    assert isinstance(feed.server.config.app.receiver, LayerReceiver)
+    price_reaches_a_subscriber(feed, owner, "806")
