@@ -35,6 +35,7 @@ from django.conf import settings
 
 log = logging.getLogger(__name__)
 GROUP = "algodesk.feed"
+BATCH = 500  # events a publisher sends in one write or one channel-layer message when they queue up
 
 
 def publish(event: dict[str, Any]) -> None:
@@ -90,19 +91,35 @@ class SocketSender:
             self.thread.join(timeout)
 
     def _run(self) -> None:
-        while (body := self.queue.get()) is not None:
-            for attempt in (1, 2):  # a stream to a feed that restarted fails once: reconnect and write again
-                if self.sock is None and not self._connect(force=attempt == 2):
-                    break  # no feed process: this event has no reader
+        while True:
+            body = self.queue.get()
+            parts = [body]
+            while body is not None and len(parts) < BATCH:  # a burst goes in one write
                 try:
-                    self.sock.sendall(body)
+                    body = self.queue.get_nowait()
+                except queue.Empty:
                     break
-                except OSError as exc:  # the feed went away, or did not read for TIMEOUT
-                    self.sock.close()
-                    self.sock = None
-                    if attempt == 2:
-                        self.dropped += 1
-                        log.warning("feed: dropped an event for the feed process (%s)", exc)
+                parts.append(body)
+            stop = None in parts
+            body = b"".join(parts[:parts.index(None)] if stop else parts)
+            if body:
+                self._write(body)
+            if stop:
+                return
+
+    def _write(self, body: bytes) -> None:
+        for attempt in (1, 2):  # a stream to a feed that restarted fails once: reconnect and write again
+            if self.sock is None and not self._connect(force=attempt == 2):
+                return  # no feed process: these events have no reader
+            try:
+                self.sock.sendall(body)
+                return
+            except OSError as exc:  # the feed went away, or did not read for TIMEOUT
+                self.sock.close()
+                self.sock = None
+                if attempt == 2:
+                    self.dropped += body.count(b"\n")
+                    log.warning("feed: dropped events for the feed process (%s)", exc)
 
     def _connect(self, force: bool = False) -> bool:
         now = time.monotonic()
@@ -200,11 +217,20 @@ class LayerPublisher:
 
     async def _drain(self) -> None:
         layer = get_channel_layer()
-        while (body := await self.queue.get()) is not None:
-            try:
-                await layer.group_send(GROUP, {"type": "feed.event", "body": body})
-            except Exception:
-                log.exception("feed: could not publish to the channel layer")
+        while True:
+            # Everything queued goes in one message: one Redis round trip for a burst, in order.
+            bodies, stop = [await self.queue.get()], False
+            while not self.queue.empty() and len(bodies) < BATCH:
+                bodies.append(self.queue.get_nowait())
+            if None in bodies:
+                bodies, stop = bodies[:bodies.index(None)], True
+            if bodies:
+                try:
+                    await layer.group_send(GROUP, {"type": "feed.event", "body": "[" + ",".join(bodies) + "]"})
+                except Exception:
+                    log.exception("feed: could not publish to the channel layer")
+            if stop:
+                return
 
 
 _publisher: tuple[int, LayerPublisher] | None = None
@@ -240,9 +266,15 @@ class LayerReceiver:
             while True:
                 message = await layer.receive(channel)
                 try:
-                    self.handle(json.loads(message["body"]))
-                except Exception:
-                    log.exception("feed: bad event from the channel layer")
+                    events = json.loads(message["body"])
+                except ValueError:
+                    log.exception("feed: bad message from the channel layer")
+                    continue
+                for event in events:
+                    try:
+                        self.handle(event)
+                    except Exception:
+                        log.exception("feed: bad event from the channel layer")
         finally:
             with contextlib.suppress(Exception):
                 await layer.group_discard(GROUP, channel)
