@@ -60,10 +60,15 @@ class Closing:
         return bool(self.error) or any(not e.ok for e in self.exits)
 
 
+def in_sandbox(deployment: Deployment) -> bool:
+    """Whether the deployment's orders go to its owner's sandbox now (no I/O: analyze mode is cached)."""
+    return deployment.mode == DeploymentMode.SANDBOX or is_analyze_mode(deployment.user_id)
+
+
 def route_of(deployment: Deployment) -> pipeline.Route:
     """Where the deployment's orders go: its owner's sandbox (a sandbox deployment, or an owner in analyze
     mode, who trades in the sandbox whatever the deployment says), else its live account's broker."""
-    if deployment.mode == DeploymentMode.SANDBOX or is_analyze_mode(deployment.user_id):
+    if in_sandbox(deployment):
         return sandbox_adapter(deployment.user_id), None, True
     if not deployment.account.is_active:  # an operator switched it off: nothing goes to its broker
         raise NoTradingAccount(f"account: the deployment's trading account {deployment.account.name!r} is inactive.")

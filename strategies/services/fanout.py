@@ -44,7 +44,7 @@ from strategies.models import (
     Strategy,
     StrategyLog,
 )
-from strategies.services.exits import route_of
+from strategies.services.exits import in_sandbox, route_of
 from strategies.services.legs import Intent, Leg
 from trading.models import Action, Order, OrderSource, OrderStatus, PendingApiType
 from trading.services import handlers
@@ -61,14 +61,16 @@ def client_order_id(signal_id: int, deployment_id: int, leg: int) -> str:
     return f"sig{signal_id}-dep{deployment_id}-leg{leg}"
 
 
-def deployment_nets(deployment_ids: list[int]) -> dict[int, dict[Key, Decimal]]:
-    """Each deployment's net filled position per (exchange, symbol, product), from its orders (one query)."""
-    nets: dict[int, dict[Key, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+def deployment_nets(deployment_ids: list[int]) -> dict[tuple[int, bool], dict[Key, Decimal]]:
+    """Each deployment's net filled position per (exchange, symbol, product), per route: keyed by
+    (deployment id, is_analyze), since a live deployment whose owner turned analyze mode on trades in the
+    sandbox, and a position in one must never be exited in the other (one query)."""
+    nets: dict[tuple[int, bool], dict[Key, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     rows = (Order.objects.filter(deployment_id__in=deployment_ids, filled_quantity__gt=0)
-            .values_list("deployment_id", "exchange", "symbol", "product", "action")
+            .values_list("deployment_id", "is_analyze", "exchange", "symbol", "product", "action")
             .annotate(filled=Sum("filled_quantity")).order_by())
-    for deployment_id, exchange, symbol, product, action, filled in rows:
-        nets[deployment_id][(exchange, symbol, product)] += filled if action == Action.BUY else -filled
+    for deployment_id, analyze, exchange, symbol, product, action, filled in rows:
+        nets[(deployment_id, analyze)][(exchange, symbol, product)] += filled if action == Action.BUY else -filled
     return nets
 
 
@@ -220,7 +222,8 @@ def place_batch(signal: Signal | int, deployments: list[Deployment] | list[int])
     nets = deployment_nets(ids) if needs_nets else {}
     outcomes = []
     for deployment in deployments:
-        outcomes += place_legs(signal, deployment, legs, nets.get(deployment.pk, {}), done, earlier)
+        mine = nets.get((deployment.pk, in_sandbox(deployment)), {}) if needs_nets else {}
+        outcomes += place_legs(signal, deployment, legs, mine, done, earlier)
     _record(signal, outcomes)
     return complete(signal)
 

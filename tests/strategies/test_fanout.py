@@ -181,3 +181,18 @@ def test_a_late_batchs_stale_count_never_overwrites_the_final_figures(house, hoo
     fanout.complete(signal)
     signal.refresh_from_db()
     assert (signal.orders_placed, signal.deployments) == (4, 4)
+
+
+def test_an_exit_never_crosses_from_the_sandbox_to_the_live_account(market, clock, hook_for, settings):
+    settings.STRATEGY_DUPLICATE_WINDOW = 0
+    account = TradingAccountFactory()
+    strategy = StrategyFactory(user=account.user)
+    StrategySymbolFactory(strategy=strategy)
+    DeploymentFactory(strategy=strategy, account=account)
+    set_analyze_mode(account.user, True)
+    hook = hook_for(strategy)
+    hook.post(BUY)  # bought in the sandbox (its owner is in analyze mode)
+    set_analyze_mode(account.user, False)
+    hook.post({"symbol": "SBIN", "action": "SELL"})
+    assert SignalOrder.objects.get(signal=hook.last_signal()).message == "No long position to exit."
+    assert not Order.objects.filter(account=account).exists()
