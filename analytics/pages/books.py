@@ -81,7 +81,7 @@ def funds(user, mode: str) -> FundsView:
     try:
         live = adapter_for(account).funds()  # the broker's answer: no transaction is open here
     except BrokerError as exc:
-        return FundsView(account=account.name, error=f"{account.name}: the broker did not answer ({exc}).")
+        return FundsView(account=account.name, error=f"{account.name}: its broker could not be asked ({exc}).")
     return FundsView(live.available_cash, live.utilised_debits, live.m2m_realized, live.m2m_unrealized,
                      account=account.name)
 

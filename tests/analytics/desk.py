@@ -21,7 +21,7 @@ from sandbox.models import FundsLedger, SandboxFunds, SandboxOrder, SandboxPosit
 from sandbox.models.funds import LedgerKind
 from tests.factories import StaffFactory, UserFactory
 from tests.trading.factories import TradingAccountFactory
-from trading.models import Order, OrderKind, OrderStatus, Position, PositionHistory, Trade
+from trading.models import Holding, Order, OrderKind, OrderStatus, Position, PositionHistory, Trade
 
 ZERO = Decimal("0")
 
@@ -97,6 +97,8 @@ def seed(now: dt.datetime | None = None) -> Desk:
     Trade.objects.create(order=bob_filled, user=bob,
                          account=live, exchange="NSE", symbol="INFY", action="BUY", product="MIS",
                          quantity=Decimal("10"), price=Decimal("1450"), traded_at=now)
+    Holding.objects.create(user=bob, account=live, exchange="NSE", symbol="TCS", quantity=Decimal("4"),
+                           average_price=Decimal("3500"), ltp=Decimal("3610.5"), pnl=Decimal("442.00"))
     SandboxPosition.objects.create(user=alice, exchange="NSE", symbol="SBIN", product="MIS", quantity=Decimal("10"),
                                    average_price=Decimal("812.5"), realized_pnl=Decimal("1249.50"))
 

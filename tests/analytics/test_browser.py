@@ -73,7 +73,23 @@ def test_a_traders_pages_in_a_browser(live_server, client):
         assert drawn_charts(page) == {"chart-latency": "4"}
         assert "sandbox" in page.inner_text("#latency")
         screenshot(page, "trader-latency")
-        for name in ("trades", "holdings"):
-            page.goto(live_server.url + reverse(f"desk:{name}") + "?mode=live")
-            screenshot(page, f"trader-{name}-live")
+        assert page.console_errors == []
+
+
+def test_a_live_traders_books_in_a_browser(live_server, client):
+    seeded = desk.seed()
+    sign_in(client, seeded.bob, enroll(seeded.bob))
+    with open_browser(live_server, client) as page:
+        page.goto(live_server.url + reverse("desk:trades"))  # bob trades live: no ?mode= needed
+        assert "14,500.00" in page.inner_text("#trades")
+        screenshot(page, "trader-trades-live")
+        page.goto(live_server.url + reverse("desk:positions"))
+        assert "NSE:INFY" in page.inner_text("#positions")
+        page.goto(live_server.url + reverse("desk:holdings"))
+        assert "442.00" in page.inner_text("#holdings")
+        assert "3.16" in page.inner_text("#holdings")  # P&L % of 14,000 invested
+        screenshot(page, "trader-holdings-live")
+        page.goto(live_server.url + reverse("desk:funds"))
+        assert "bob-live" in page.inner_text("#funds-error")  # the broker is not reachable from the tests
+        screenshot(page, "trader-funds-live")
         assert page.console_errors == []

@@ -128,3 +128,23 @@ def test_each_page_costs_a_fixed_number_of_queries(alice, seeded, name, expected
     with CaptureQueriesContext(connections["default"]) as more:
         alice.get(reverse(f"desk:{name}"))
     assert len(more) == expected
+
+
+def test_live_funds_come_from_the_primary_accounts_broker(client, seeded, monkeypatch):
+    from decimal import Decimal
+
+    from analytics.pages import books
+    from brokers.adapters.base import Funds
+
+    class Broker:
+        def funds(self) -> Funds:
+            return Funds(available_cash=Decimal("250000.50"), utilised_debits=Decimal("1200"),
+                         m2m_realized=Decimal("420.25"), m2m_unrealized=Decimal("-35.10"))
+
+    asked = []
+    monkeypatch.setattr(books, "adapter_for", lambda account: asked.append(account.name) or Broker())
+    page = html(sign_in(client, seeded.bob, enroll(seeded.bob)), "funds")
+    assert asked == ["bob-live"]
+    assert 'id="funds-available">₹2,50,000.50<' in page
+    assert "₹1,200.00" in page
+    assert "-35.10" in page
