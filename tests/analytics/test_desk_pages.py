@@ -148,3 +148,16 @@ def test_live_funds_come_from_the_primary_accounts_broker(client, seeded, monkey
     assert 'id="funds-available">₹2,50,000.50<' in page
     assert "₹1,200.00" in page
     assert "-35.10" in page
+
+
+def test_the_traders_dashboard_costs_a_fixed_number_of_queries(alice, seeded):
+    url = reverse("accounts:dashboard")
+    alice.get(url)
+    with CaptureQueriesContext(connections["default"]) as before:
+        alice.get(url)
+    for _ in range(3):
+        desk._order(seeded.alice, "REJECTED", reason="again", at=seeded.now)
+    with CaptureQueriesContext(connections["default"]) as after:
+        page = alice.get(url).content.decode()
+    assert 'id="my-orders">7<' in page
+    assert len(after) == len(before) == 13, [q["sql"][:70] for q in after.captured_queries]
