@@ -1,5 +1,6 @@
 """Retention policies in the admin: windows, actions, batch sizes and switches are edited here; times in
-*Periodic tasks*. Policies are never deleted (one per registered target): disable one to stop it."""
+*Periodic tasks*. Policies are neither added nor deleted here (one per registered target, made by
+`migrate`): disable one to stop it."""
 from __future__ import annotations
 
 from django import forms
@@ -12,16 +13,11 @@ from maintenance.models import RetentionPolicy
 
 
 class RetentionPolicyForm(forms.ModelForm):
+    """The policy's table is fixed (one policy per registered table); model.clean() checks the action."""
+
     class Meta:
         model = RetentionPolicy
-        fields = ["target", "keep_days", "action", "batch_size", "enabled"]
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if "target" in self.fields:  # a new policy: pick one of the registered tables
-            self.fields["target"] = forms.ChoiceField(
-                choices=[(t.name, f"{t.name} ({t.label})") for t in targets.TARGETS.values()],
-                help_text=RetentionPolicy._meta.get_field("target").help_text)
+        fields = ["keep_days", "action", "batch_size", "enabled"]
 
 
 def _when(task) -> str:
@@ -42,8 +38,8 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
     list_editable = ["enabled"]
     list_filter = ["enabled", "action"]
     search_fields = ["target"]
-    readonly_fields = ["nightly_run", "last_run_at", "last_result", "running_until"]
-    fields = ["target", "keep_days", "action", "batch_size", "enabled", *readonly_fields]
+    readonly_fields = ["target", "nightly_run", "last_run_at", "last_result", "running_until"]
+    fields = ["target", "keep_days", "action", "batch_size", "enabled", *readonly_fields[1:]]
     actions = ["run_now"]
 
     @admin.display(description="table")
@@ -65,13 +61,9 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
         return False
 
     def has_add_permission(self, request) -> bool:
-        # One policy per registered table: only a table registered since the last migrate lacks one.
-        return super().has_add_permission(request) and bool(
-            set(targets.TARGETS) - set(RetentionPolicy.objects.values_list("target", flat=True)))
+        # One policy per registered table, made by `migrate` (maintenance.signals): never added by hand.
+        return False
 
-    def get_readonly_fields(self, request, obj=None):
-        # A policy's table is fixed once it exists: one policy per target.
-        return [*self.readonly_fields, "target"] if obj else self.readonly_fields
 
     @admin.action(description="Queue a run of the selected enabled policies now")
     def run_now(self, request, queryset) -> None:

@@ -62,7 +62,8 @@ def test_archive_on_a_table_without_an_archive_is_refused_naming_the_field(staff
     assert policy.action == "delete"
 
 
-def test_policies_cannot_be_deleted_only_disabled(staff):
+def test_policies_are_neither_added_nor_deleted_by_hand_only_disabled(staff):
+    assert staff.get(reverse("admin:maintenance_retentionpolicy_add")).status_code == 403
     policy = RetentionPolicy.objects.get(target="analytics.traffic")
     assert staff.post(reverse("admin:maintenance_retentionpolicy_delete", args=[policy.pk]),
                       {"post": "yes"}).status_code == 403
