@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import parsers
 from core.redaction import bound, redact, scrub_text
 from strategies.models import Signal, SignalChannel, SignalStatus, Strategy
 from strategies.services import windows
@@ -40,6 +42,7 @@ SIGNATURE_HEADER = "X-AlgoDesk-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 TOKEN_FIELD = "token"
 MAX_STORED_RAW = 2000  # characters of an unparseable body kept on its Signal
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # PostgreSQL's JSON takes no NUL
 
 
 @dataclass
@@ -90,8 +93,9 @@ def _authentic(secret: str, raw: bytes, signature: str | None, data: Any) -> str
 
 
 def _stored_payload(data: Any, raw: bytes) -> Any:
-    if data is None:  # not JSON: keep a bounded, scrubbed copy of the text
-        return {"raw": bound(scrub_text(raw.decode("utf-8", errors="replace")), MAX_STORED_RAW)}
+    if data is None:  # not JSON (or not safe JSON): a bounded, scrubbed, printable copy of the text
+        text = UNPRINTABLE.sub("\ufffd", raw.decode("utf-8", errors="replace"))
+        return {"raw": bound(scrub_text(text), MAX_STORED_RAW)}
     if isinstance(data, dict):
         data = {k: v for k, v in data.items() if k != TOKEN_FIELD}
     return redact(data)
@@ -112,8 +116,11 @@ def receive(strategy: Strategy, channel: str, raw: bytes, *, ip: str | None = No
     try:
         data = json.loads(raw.decode("utf-8")) if raw.strip() else None
         malformed = None if data is not None else "body: empty; send a JSON object."
+        parsers.check(data)  # NUL, lone surrogates, inf, deep nesting: no database or hash takes them
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         data, malformed = None, f"body: malformed JSON ({str(exc)[:80]})."
+    except parsers.UnsafeInput as exc:
+        data, malformed = None, exc.message
     record = Signal(strategy=strategy, channel=channel, received_at=now, source_ip=ip,
                     payload=_stored_payload(data, raw), body_hash=hashlib.sha256(raw).hexdigest())
     if strategy.webhook_secret:

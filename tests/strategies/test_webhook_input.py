@@ -41,6 +41,11 @@ def test_an_accepted_signal_says_so_and_places_the_order(hook):
     (json.dumps({"symbol": ["SBIN"], "action": "BUY"}).encode(), "symbol: must be a string"),
     (b"\xff\xfe", "body: malformed JSON"),
     (b"[" * 5000, "body: malformed JSON"),
+    (b"\x00\x01", "body: malformed JSON"),
+    (json.dumps({"symbol": "SB\u0000IN", "action": "BUY"}).encode(), "symbol: must not contain control characters"),
+    (b'{"symbol": "\\ud800", "action": "BUY"}', "symbol: is not valid Unicode"),
+    (b'{"symbol": "SBIN", "action": "BUY", "quantity": 1e999}', "quantity: is not a finite number"),
+    (b'{"symbol": "SBIN", "action": "BUY", "x": ' + b"[" * 40 + b"]" * 40 + b"}", "x[0][0]"),
 ])
 def test_bad_input_is_a_400_naming_the_field_recorded_and_places_nothing(hook, raw, message):
     response = hook.post(raw=raw)
