@@ -5,7 +5,9 @@ Large tables (signals, outcomes, logs) show no full counts and fetch their relat
 """
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from core.numbers import NumbersAdminMixin
 from strategies.forms import StrategyForm
@@ -20,7 +22,12 @@ from strategies.models import (
     StrategyPerformance,
     StrategySymbol,
 )
+from strategies.services import control, exits, squareoff
 from trading.admin.orders import ReadOnlyMixin  # rows the platform writes: viewable, never edited
+from trading.models import OrderSource
+from trading.services.errors import TradingError
+
+MAX_SQUARE_OFFS = 20  # strategies or deployments squared off by one admin action (broker calls in the request)
 
 
 class StrategySymbolInline(NumbersAdminMixin, admin.TabularInline):
@@ -48,6 +55,14 @@ class StrategyAdmin(admin.ModelAdmin):
         ("State", {"fields": ["status", "last_run_at", "error_message", "created_at", "updated_at"]}),
     ]
     inlines = [StrategySymbolInline]
+    actions = ["square_off"]
+
+    @admin.action(description="Square off: close the positions of every running deployment")
+    def square_off(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for strategy in queryset[:MAX_SQUARE_OFFS]:
+            result = squareoff.square_off(strategy, scheduled=False, source=OrderSource.ADMIN)
+            self.message_user(request, f"{strategy.name}: {result}; " + "; ".join(result.failures[:3]),
+                              messages.ERROR if result.failures else messages.SUCCESS)
 
     @admin.display(description="secret", boolean=True)
     def secret_set(self, obj: Strategy) -> bool:
@@ -78,8 +93,43 @@ class DeploymentAdmin(NumbersAdminMixin, admin.ModelAdmin):
     search_fields = ["strategy__name", "user__username", "user__email", "account__name"]
     autocomplete_fields = ["strategy", "user", "account"]
     list_select_related = ["strategy", "user", "account"]
-    readonly_fields = ["realized_pnl", "unrealized_pnl", "stopped_at", "created_at", "updated_at"]
+    # The state moves only through the actions (control's conditional updates), never by editing it.
+    readonly_fields = ["status", "started_at", "realized_pnl", "unrealized_pnl", "stopped_at", "created_at",
+                       "updated_at"]
     inlines = [RiskRuleInline]
+    actions = ["resume", "pause", "stop", "square_off"]
+
+    def _each(self, request: HttpRequest, queryset: QuerySet, change, verb: str) -> None:
+        done = 0
+        for deployment in queryset.select_related("strategy", "user", "account"):
+            try:
+                change(deployment, by=f" by {request.user} in the admin")
+                done += 1
+            except TradingError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+        self.message_user(request, f"{done} deployment(s) {verb}.")
+
+    @admin.action(description="Resume (or start again) the selected deployments")
+    def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, control.start, "started")
+
+    @admin.action(description="Pause the selected deployments")
+    def pause(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, control.pause, "paused")
+
+    @admin.action(description="Stop the selected deployments (positions stay open: square off first)")
+    def stop(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, control.stop, "stopped")
+
+    @admin.action(description="Square off: close the selected deployments' positions")
+    def square_off(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for deployment in queryset.select_related("strategy", "user", "account")[:MAX_SQUARE_OFFS]:
+            closing = exits.close_deployment(deployment, source=OrderSource.ADMIN)
+            problems = [closing.error] if closing.error else [f"{e.symbol}: {e.error}" for e in closing.exits
+                                                               if not e.ok]
+            self.message_user(request, f"{deployment}: {len(closing.order_ids)} order(s) placed"
+                              + (f"; {'; '.join(problems[:3])}" if problems else "."),
+                              messages.ERROR if problems else messages.SUCCESS)
 
 
 @admin.register(RiskRule)

@@ -147,3 +147,30 @@ def test_the_admin_sets_and_clears_the_webhook_secret_without_showing_it(client)
     staff.post(url, {**form, "new_webhook_secret": "", "clear_webhook_secret": "on"})
     strategy.refresh_from_db()
     assert strategy.webhook_secret is None
+
+
+def test_admin_actions_pause_resume_and_square_off_through_the_services(client, market, clock):
+    from strategies.models import DeploymentStatus
+    from strategies.services import fanout
+    from strategies.services.legs import parse_webhook
+    from trading.models import Order
+
+    operator = StaffFactory()
+    staff = sign_in(client, operator, enroll(operator))
+    deployment = DeploymentFactory(strategy=StrategySymbolFactory().strategy)
+    strategy = deployment.strategy
+    signal = Signal.objects.create(strategy=strategy, status=SignalStatus.ACCEPTED,
+                                   legs=[parse_webhook(strategy, {"symbol": "SBIN", "action": "BUY"})[0].as_json()])
+    fanout.fan_out(signal.pk)
+    url = reverse("admin:strategies_deployment_changelist")
+    staff.post(url, {"action": "pause", "_selected_action": [deployment.pk]})
+    deployment.refresh_from_db()
+    assert deployment.status == DeploymentStatus.PAUSED
+    assert StrategyLog.objects.filter(deployment=deployment, message__contains="paused by").exists()
+    staff.post(url, {"action": "resume", "_selected_action": [deployment.pk]})
+    deployment.refresh_from_db()
+    assert deployment.status == DeploymentStatus.ACTIVE
+    staff.post(reverse("admin:strategies_strategy_changelist"), {"action": "square_off",
+                                                                 "_selected_action": [strategy.pk]})
+    assert list(Order.objects.filter(deployment=deployment).values_list("action", "quantity", "source")) == [
+        ("SELL", 10, "admin"), ("BUY", 10, "strategy")]
