@@ -57,13 +57,21 @@ def test_rolling_again_replaces_the_day(seeded):
 
 
 def test_only_closed_days_are_rolled_and_once(seeded):
-    later = seeded.now + dt.timedelta(hours=1)
-    days = pnl_rollup.days_to_roll(later)
-    today = pnl.today(later)
+    now = seeded.now  # the task below reads the clock: the same trading day, a few seconds later
+    days = pnl_rollup.days_to_roll(now)
+    today = pnl.today(now)
     assert today not in days
+    assert pnl.today(now + dt.timedelta(minutes=10)) not in pnl_rollup.days_to_roll(now + dt.timedelta(minutes=10))
     assert days[0] == today - dt.timedelta(days=1)  # the latest first
     assert "rolled" in roll_pnl_days.apply(kwargs={"limit": 400}).get()
-    assert pnl_rollup.days_to_roll(later) == []
+    assert pnl_rollup.days_to_roll(now) == []
+
+
+def test_a_day_is_rolled_once_it_has_been_over_for_a_while(seeded):
+    today = pnl.today(seeded.now)
+    tomorrow_start = pnl.ist_day_bounds(today + dt.timedelta(days=1))[0]
+    assert today not in pnl_rollup.days_to_roll(tomorrow_start + dt.timedelta(minutes=5))  # fills may still commit
+    assert today in pnl_rollup.days_to_roll(tomorrow_start + pnl_rollup.ROLL_DELAY + dt.timedelta(minutes=1))
 
 
 def test_nothing_to_roll_without_fills(db):
