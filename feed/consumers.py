@@ -49,6 +49,8 @@ class FeedConsumer(AsyncWebsocketConsumer):
         self.deadline = asyncio.get_running_loop().call_later(settings.FEED_AUTH_TIMEOUT, self._auth_deadline)
 
     async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "writer"):  # gone before connect() finished
+            return
         self.deadline.cancel()
         self.writer.cancel()
         self._leave()
