@@ -305,3 +305,20 @@ def test_a_health_check_costs_one_update_per_account_and_reads_users_only_near_a
     # Three runs of 1 + 6; the third looks at both users under their locks (a read each) and finds no
     # stand-in (all on the same upstream): one failed event and one activity entry each.
     assert len(statements) <= 3 * (1 + 6) + 2 * (1 + 2 + 2), statements
+
+
+def test_the_command_runs_the_check_and_refuses_an_unknown_user(trader, trio):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    trio[0]["spare"].stop()
+    out = StringIO()
+    call_command("check_brokers", stdout=out)
+    assert "3 account(s), 2 healthy, 1 failing" in out.getvalue()
+    assert "spare: failed OpenAlgo server unreachable" in out.getvalue()
+    out = StringIO()
+    call_command("check_brokers", "--user", trader.username, stdout=out)
+    assert "main: ok openalgo:main answered (Connected)" in out.getvalue()
+    with pytest.raises(CommandError, match="--user: no active trading account"):
+        call_command("check_brokers", "--user", "nobody")
