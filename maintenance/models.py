@@ -51,6 +51,7 @@ class RetentionPolicy(models.Model):
         try:
             target = self.get_target()
         except targets.UnknownTarget as exc:
-            raise ValidationError({"target": str(exc)}) from None
+            # Not keyed by field: the admin's form has no target field (a policy's table is fixed).
+            raise ValidationError(f"target: {exc}") from None
         if self.action == RetentionAction.ARCHIVE and not target.archive:
             raise ValidationError({"action": f"{self.target} has no archive table: choose Delete."})

@@ -247,3 +247,13 @@ def test_a_delete_receiver_is_honoured_when_one_listens(traffic_policy):
     finally:
         post_delete.disconnect(receiver, sender=TrafficLog)
     assert len(seen) == 120
+
+
+def test_a_policy_whose_table_is_no_longer_registered_is_refused_not_crashed(db):
+    found = RetentionPolicy.objects.get(target="analytics.api")
+    RetentionPolicy.objects.filter(pk=found.pk).update(target="gone.table")
+    found.refresh_from_db()
+    form = RetentionPolicyForm(instance=found, data={"keep_days": 30, "action": "delete", "batch_size": 2000,
+                                                     "enabled": True})
+    assert not form.is_valid()
+    assert "target: unknown retention target 'gone.table'" in form.non_field_errors()[0]
