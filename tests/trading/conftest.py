@@ -100,3 +100,24 @@ def order(**fields: Any) -> dict[str, Any]:
     """A valid placeorder body (without the key), overridable per field."""
     return {"strategy": "test", "exchange": "NSE", "symbol": "SBIN", "action": "BUY", "quantity": "10",
             "pricetype": "MARKET", "product": "MIS", **fields}
+
+
+@pytest.fixture
+def servers():
+    """Three OpenAlgo-like upstreams on loopback (main, backup, spare) that a test may stop and start."""
+    from tests.brokers.loopback_upstream import LoopbackUpstream
+
+    started = {name: LoopbackUpstream(name) for name in ("main", "backup", "spare")}
+    yield started
+    for server in started.values():
+        server.stop()
+
+
+@pytest.fixture
+def live(market, servers) -> Trader:
+    """A live trader with one openalgo account per loopback upstream, `main` primary (trader.accounts)."""
+    from tests.brokers.loopback_upstream import accounts_on
+
+    trader = make_trader(analyze=False)
+    trader.accounts = accounts_on(trader.user, servers, primary="main")
+    return trader

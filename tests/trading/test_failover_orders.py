@@ -7,29 +7,17 @@ import pytest
 
 from brokers.services import health
 from brokers.services.accounts import primary_account
-from tests.brokers.loopback_upstream import LoopbackUpstream, accounts_on
-from tests.trading.conftest import make_trader, order
+from tests.trading.conftest import order
 from trading.models import Order, OrderStatus
 from trading.services import reconcile, sync
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def servers(settings):
+@pytest.fixture(autouse=True)
+def _short_timeouts(settings):
     settings.BROKER_HEALTH_CHECK_TIMEOUT = 1.0
     settings.OPENALGO_READ_TIMEOUT = 0.3
-    started = {name: LoopbackUpstream(name) for name in ("main", "backup")}
-    yield started
-    for server in started.values():
-        server.stop()
-
-
-@pytest.fixture
-def live(market, servers):
-    trader = make_trader(analyze=False)
-    trader.accounts = accounts_on(trader.user, servers, primary="main")
-    return trader
 
 
 def checks(times: int) -> None:

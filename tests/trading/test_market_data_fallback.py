@@ -5,25 +5,8 @@ from __future__ import annotations
 import pytest
 
 from brokers.models import ConnectionStatus, TradingAccount
-from tests.brokers.loopback_upstream import LoopbackUpstream, accounts_on
-from tests.trading.conftest import make_trader
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def servers():
-    started = {name: LoopbackUpstream(name) for name in ("main", "backup", "spare")}
-    yield started
-    for server in started.values():
-        server.stop()
-
-
-@pytest.fixture
-def live(market, servers):
-    trader = make_trader(analyze=False)
-    trader.accounts = accounts_on(trader.user, servers, primary="main")
-    return trader
 
 
 QUOTE = {"exchange": "NSE", "symbol": "SBIN"}
