@@ -479,6 +479,10 @@ if (FEED_AUTH_TIMEOUT <= 0 or FEED_MAX_SYMBOLS_PER_CONNECTION < 1 or FEED_MAX_CO
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CACHE_KEY_PREFIX", default="algodesk") + ".feed"},
+        # REDIS_TIMEOUT to connect, as for the cache: a Redis that cannot be reached fails a publish, never
+        # hangs it (no read timeout: the feed's subscription waits for messages as long as it takes).
+        "CONFIG": {"hosts": [{"address": REDIS_URL,
+                              "socket_connect_timeout": env.float("REDIS_TIMEOUT", default=2.0)}],
+                   "prefix": env.str("CACHE_KEY_PREFIX", default="algodesk") + ".feed"},
     }
 } if REDIS_URL else {}

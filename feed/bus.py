@@ -200,14 +200,27 @@ class LayerPublisher:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        # Bounded: while Redis is unreachable events are dropped (and counted), never piled up in memory.
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(SocketSender.BACKLOG)
+        self.dropped = 0
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._drain(),),
                                        name="feed-publisher", daemon=True)
         self.thread.start()
         atexit.register(self.close)
 
     def put(self, body: str | None) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, body)
+        self.loop.call_soon_threadsafe(self._put, body)
+
+    def _put(self, body: str | None) -> None:
+        try:
+            self.queue.put_nowait(body)
+        except asyncio.QueueFull:
+            if body is None:  # close(): make room for the stop
+                self.queue.get_nowait()
+                self.queue.put_nowait(None)
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning("feed: the channel layer is not taking events; %s dropped so far", self.dropped)
 
     def close(self, timeout: float = 2.0) -> None:
         """Send what is queued (a short-lived command such as `prices set` exits right after publishing)."""
