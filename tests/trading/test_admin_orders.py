@@ -89,8 +89,8 @@ def test_the_order_list_runs_a_fixed_number_of_queries_and_never_counts_the_whol
     with CaptureQueriesContext(connection) as many:
         page = staff.get(url)
     assert len(page.context["cl"].result_list) == 43
-    # session, user, device, the capped count, the sidebar's add checks (sandbox config, retention), the rows
-    assert len(many) == len(few) == 7
+    # session, user, device, the capped count, the sidebar's add check (sandbox config), the rows
+    assert len(many) == len(few) == 6
     counts = [q["sql"] for q in many.captured_queries if "COUNT(" in q["sql"].upper()]
     assert len(counts) == 1
     assert "LIMIT 10001" in counts[0]
@@ -99,7 +99,7 @@ def test_the_order_list_runs_a_fixed_number_of_queries_and_never_counts_the_whol
     for filtered in ({"status__exact": "PENDING"}, {"is_analyze__exact": "0", "placed_at__gte": since}):
         with CaptureQueriesContext(connection) as queries:
             assert staff.get(url, filtered).status_code == 200
-        assert len(queries) == 7, filtered
+        assert len(queries) == 6, filtered
 
 
 def test_a_count_past_the_cap_reads_as_at_least(staff, monkeypatch):
