@@ -90,3 +90,18 @@ def test_a_read_that_meets_an_expired_session_marks_the_account(live, servers):
     assert live.post("quotes", QUOTE).status_code == 200
     assert servers["main"].count("quotes") == 1  # known to need a login: asked last from now on
     assert servers["backup"].count("quotes") == 2
+
+
+def test_while_the_primary_answers_the_other_accounts_are_never_read(live, servers):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    live.post("quotes", QUOTE)  # warms the key and instrument caches
+    with CaptureQueriesContext(connection) as queries:
+        assert live.post("quotes", QUOTE).status_code == 200
+    reads = [q["sql"] for q in queries if "brokers_tradingaccount" in q["sql"]]
+    assert len(reads) == 1  # the primary's look-up, as before fallback existed
+    servers["main"].stop()
+    with CaptureQueriesContext(connection) as queries:
+        assert live.post("quotes", QUOTE).status_code == 200
+    assert len([q for q in queries if "brokers_tradingaccount" in q["sql"]]) == 2  # + the others, once
