@@ -22,7 +22,10 @@ from tests.trading.factories import TradingAccountFactory
 from trading.models import Order
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.celery, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the migrations' rows (the market calendar) are back even after an earlier
+# transactional test flushed the database.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.celery,
+              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
