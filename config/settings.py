@@ -267,6 +267,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated",
                                    "accounts.permissions.CredentialPermission"],
     # DRF's parsers, JSON's behind a check that refuses NUL, lone surrogates and deep nesting (core.parsers).
+    # Rate limits per API key in the shared cache; a view opts in with `throttle_scope`.
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.ratelimit.ScopedRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend",

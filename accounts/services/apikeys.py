@@ -22,13 +22,14 @@ from django.utils import timezone
 from accounts.hashers import pepper
 from accounts.models import KEY_CAPABILITIES, Activity, ApiKey, OrderMode, User
 from accounts.services.activity import log_activity
+from core.errors import DomainError
 
 _hasher = PasswordHasher()
 _INVALID = "invalid"
 _LAST_USED_EVERY = 60  # seconds: last_used_at is refreshed at most this often per key
 
 
-class ApiKeyError(ValueError):
+class ApiKeyError(DomainError, ValueError):
     """A request about keys that cannot be carried out (the message names the field)."""
 
 

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from analytics.api import params
 from analytics.services import latency, rollup
 from brokers.adapters.registry import broker_names
-from trading.resource_api.base import ResourceApiMixin
+from core.resource_api.base import ResourceApiMixin
 
 DEFAULT_RANGE = dt.timedelta(days=7)
 MAX_RANGE = dt.timedelta(days=366)

@@ -11,11 +11,11 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
+from trading.resource_api.base import ResourceApiMixin
+from trading.resource_api.pagination import IdCursorPagination
 
 from analytics.models import ApiLog
-from trading.resource_api.base import ResourceApiMixin
 from trading.resource_api.filters import UtcDateTimeFilter
-from trading.resource_api.pagination import IdCursorPagination
 
 
 class ApiLogFilter(filters.FilterSet):

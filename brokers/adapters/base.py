@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from brokers.adapters.egress import Egress
+from core.errors import ErrorKind
 
 ZERO = Decimal("0")
 
@@ -30,11 +31,17 @@ class BrokerError(Exception):
             self.permanent = permanent
         self.data = data or {}
 
+    @property
+    def kind(self) -> ErrorKind:
+        """What went wrong, for the APIs' one mapping to HTTP (a transient fault is UNAVAILABLE)."""
+        return ErrorKind.REJECTED if self.permanent else ErrorKind.UNAVAILABLE
+
 
 class BrokerUnavailable(BrokerError):
     """The broker could not be reached or answered with a fault: transient by default."""
 
     permanent = False
+    kind = ErrorKind.UNAVAILABLE
 
 
 class SessionExpired(BrokerError):
@@ -52,12 +59,14 @@ class OrderRejected(BrokerError):
 
 class OrderNotFound(BrokerError):
     permanent = True
+    kind = ErrorKind.NOT_FOUND
 
 
 class NotSupported(BrokerError):
     """This broker does not offer the operation."""
 
     permanent = True
+    kind = ErrorKind.NOT_SUPPORTED
 
 
 # --- Requests and results -------------------------------------------------------------------

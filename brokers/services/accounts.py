@@ -11,9 +11,10 @@ from accounts.services.activity import log_activity
 from brokers.adapters.base import AdapterContext, BrokerAdapter
 from brokers.adapters.registry import get_adapter
 from brokers.models import TradingAccount
+from core.errors import DomainError
 
 
-class AccountError(ValueError):
+class AccountError(DomainError, ValueError):
     """A trading-account change that is not allowed (the message says why)."""
 
 

@@ -19,9 +19,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from sandbox.models import OrderStatus as SandboxStatus
 from sandbox.models import SandboxOrder
 from trading.models import OPEN_STATUSES, EventLevel, Order, OrderEvent, OrderStatus
+from trading.services.records import status_of
 from trading.signals import orders_changed
 
 FINAL = (OrderStatus.COMPLETE, OrderStatus.CANCELLED, OrderStatus.REJECTED)
@@ -29,14 +29,12 @@ FIELDS = ("status", "filled_quantity", "average_price", "executed_at", "rejectio
 
 
 def book_status(order: SandboxOrder | None, *, closing: bool = False) -> OrderStatus:
-    """The trading book's status for a sandbox order (the sandbox uses the same values; a resting
-    order with a fill is PARTIALLY_FILLED). With `closing` (a reset: the sandbox order goes), an order
-    gone or still working is CANCELLED."""
+    """The trading book's status for a sandbox order: records.status_of, the one mapping of a broker's
+    word (a resting order with a fill is PARTIALLY_FILLED). With `closing` (a reset: the sandbox order
+    goes), an order gone or still working is CANCELLED."""
     if order is None:
         return OrderStatus.CANCELLED
-    status = OrderStatus(order.status)
-    if status == SandboxStatus.OPEN and order.filled_quantity > 0:
-        status = OrderStatus.PARTIALLY_FILLED
+    status = status_of(order.status, order.filled_quantity)
     if closing and status not in FINAL:
         return OrderStatus.CANCELLED
     return status

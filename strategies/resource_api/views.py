@@ -15,6 +15,8 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from trading.resource_api.base import ScopedViewSet
+from trading.resource_api.pagination import IdCursorPagination, OrderedPageNumberPagination
 
 from strategies.models import (
     Deployment,
@@ -30,8 +32,6 @@ from strategies.resource_api import filters, serializers
 from strategies.services import control, exits
 from strategies.services.pnl import pnl_of
 from trading.models import OrderSource
-from trading.resource_api.base import ScopedViewSet
-from trading.resource_api.pagination import IdCursorPagination, OrderedPageNumberPagination
 
 CRUD = (mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
         mixins.DestroyModelMixin)

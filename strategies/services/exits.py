@@ -79,7 +79,7 @@ def deployment_nets(deployment: Deployment, route: pipeline.Route) -> dict[Leg, 
     """The deployment's net filled quantity per instrument on this route (one grouped query)."""
     signed = Case(When(action=Action.BUY, then=F("filled_quantity")), default=-F("filled_quantity"),
                   output_field=DecimalField(max_digits=18, decimal_places=6))
-    rows = (Order.objects.filter(deployment=deployment, is_analyze=route[2], account=route[1],
+    rows = (Order.objects.filter(deployment=deployment, is_analyze=route.analyze, account=route.account,
                                  filled_quantity__gt=0)
             .values("exchange", "symbol", "product").annotate(net=Sum(signed, default=Value(ZERO))).order_by())
     return {(r["exchange"], r["symbol"], r["product"]): r["net"] for r in rows if r["net"]}
@@ -100,7 +100,7 @@ def close_deployment(deployment: Deployment, *, occasion: str | None = None, onl
     closing = Closing(deployment)
     try:
         route = route_of(deployment)
-        held = route[0].positions()
+        held = route.adapter.positions()
     except BrokerError as exc:
         closing.error = from_broker(exc).message
         return closing

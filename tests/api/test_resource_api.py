@@ -241,7 +241,7 @@ def test_calendar_holidays_of_a_year(owner):
 def test_pagination_refuses_an_unordered_queryset(rf):
     from rest_framework.request import Request
 
-    from trading.resource_api.pagination import OrderedPageNumberPagination
+    from core.resource_api.pagination import OrderedPageNumberPagination
 
     request = Request(rf.get("/api/instruments/"))
     with pytest.raises(ImproperlyConfigured, match="unordered"):

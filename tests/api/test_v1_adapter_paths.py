@@ -18,6 +18,7 @@ from brokers.adapters.base import (
 )
 from tests.api.conftest import persona
 from tests.factories import UserFactory
+from trading.services.routing import Route
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def live(market, monkeypatch):
     broker = {"class": RecordingBroker}
     user = persona(UserFactory(), analyze=False)
     monkeypatch.setattr("trading.openalgo_api.readbase.adapter_for_user",
-                        lambda u, name=None: (broker["class"](AdapterContext(user_id=u.pk)), None, False))
+                        lambda u, name=None: Route(broker["class"](AdapterContext(user_id=u.pk)), None, False))
     user.broker = broker
     return user
 

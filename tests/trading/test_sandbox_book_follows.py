@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal as D
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -17,6 +18,7 @@ from sandbox.models import ExchangeGroup, SandboxConfig, SandboxOrder
 from sandbox.services import matching, squareoff, tradebook
 from sandbox.services.config import forget_config
 from sandbox.services.prices import set_price
+from tests.threads import run_together
 from tests.trading.conftest import make_trader, order
 from trading.models import Order, OrderEvent, OrderStatus
 
@@ -176,54 +178,47 @@ def test_the_mapping_is_one(trader):
         assert tradebook.book_status(SandboxOrder(status=final, filled_quantity=D(0)), closing=True) == final
 
 
+def test_a_partly_filled_order_reads_the_same_from_the_pipeline_and_the_book_follower():
+    """One mapping of a broker's word: the pipeline's answer (records.apply_result, as for a sandbox
+    order placed in analyze mode) and the book follower agree on an open order with a fill."""
+    from brokers.adapters.base import OrderResult
+    from trading.services import records
+
+    row = Order(status=OrderStatus.PENDING)
+    records.apply_result(row, OrderResult(broker_order_id="S1", status="OPEN", filled_quantity=D(3)))
+    assert row.status == OrderStatus.PARTIALLY_FILLED
+    assert row.status == tradebook.book_status(SandboxOrder(status="OPEN", filled_quantity=D(3)))
+    assert records.status_of("open", D(0)) == OrderStatus.OPEN
+    assert records.status_of("complete", D(3)) == OrderStatus.COMPLETE
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_matching_racing_placements_leaves_the_book_equal_to_the_sandbox(market):
     """Placements (resting or filling at once, by the price of the moment) race sweeps and matching
     price writes: afterwards every trading row says what its sandbox order says, with one event per
     change, and nothing deadlocked."""
-    import threading
-
     from rest_framework.test import APIClient
 
     traders = [make_trader() for _ in range(3)]
-    barrier = threading.Barrier(11)
-    errors: list = []
 
     def place(trader) -> None:
         client = APIClient()
-        try:
-            barrier.wait()
-            for _ in range(4):
-                response = client.post("/api/v1/placeorder", {"apikey": trader.key, **order(
-                    pricetype="LIMIT", price="790", quantity="1")}, format="json")
-                assert response.status_code == 200, response.json()
-        except Exception as exc:  # asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(4):
+            response = client.post("/api/v1/placeorder", {"apikey": trader.key, **order(
+                pricetype="LIMIT", price="790", quantity="1")}, format="json")
+            assert response.status_code == 200, response.json()
 
     def move() -> None:
-        try:
-            barrier.wait()
-            for i in range(6):
-                set_price("NSE", "SBIN", "800", bid="799.95", ask="800.05", match=False)
-                if i % 2:
-                    set_price("NSE", "SBIN", "789", bid="788.95", ask="789.05")  # matches on the write
-                else:
-                    set_price("NSE", "SBIN", "789", bid="788.95", ask="789.05", match=False)
-                    matching.sweep()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        for i in range(6):
+            set_price("NSE", "SBIN", "800", bid="799.95", ask="800.05", match=False)
+            if i % 2:
+                set_price("NSE", "SBIN", "789", bid="788.95", ask="789.05")  # matches on the write
+            else:
+                set_price("NSE", "SBIN", "789", bid="788.95", ask="789.05", match=False)
+                matching.sweep()
 
-    threads = ([threading.Thread(target=place, args=(t,)) for t in traders for _ in range(3)]
-               + [threading.Thread(target=move) for _ in range(2)])
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = run_together([partial(place, t) for t in traders for _ in range(3)] + [move, move])
     assert errors == []
     matching.sweep()  # the price stands at 789: whatever still rests fills now
     rows = Order.objects.filter(user__in=[t.user for t in traders])

@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from sandbox.services import matching, reset
 from sandbox.services.prices import set_price
+from tests.threads import run_together
 from tests.trading.conftest import make_trader, order
 from trading.models import Order, OrderStatus
 
@@ -67,45 +68,24 @@ def test_the_weekly_reset_closes_them_too(market):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_resets_racing_placements_leave_no_open_order_without_its_sandbox_order(market):
-    import threading
-
-    from django.db import connection
     from rest_framework.test import APIClient
 
     from sandbox.models import SandboxOrder
 
     trader = make_trader()
-    barrier = threading.Barrier(17)  # 45 orders: under the default limit of 50 open orders
-    errors: list = []
 
-    def place() -> None:
+    def place() -> None:  # 15 placers x 3 = 45 orders: under the default limit of 50 open orders
         client = APIClient()
-        try:
-            barrier.wait()
-            for _ in range(3):
-                response = client.post("/api/v1/placeorder", {"apikey": trader.key, **order(
-                    pricetype="LIMIT", price="700", quantity="1")}, format="json")
-                assert response.status_code == 200, response.json()
-        except Exception as exc:  # asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(3):
+            response = client.post("/api/v1/placeorder", {"apikey": trader.key, **order(
+                pricetype="LIMIT", price="700", quantity="1")}, format="json")
+            assert response.status_code == 200, response.json()
 
     def wipe() -> None:
-        try:
-            barrier.wait()
-            for _ in range(3):
-                reset.reset_user(trader.user.pk)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(3):
+            reset.reset_user(trader.user.pk)
 
-    threads = [threading.Thread(target=place) for _ in range(15)] + [threading.Thread(target=wipe) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = run_together([place] * 15 + [wipe] * 2)
     assert errors == []
     still_open = set(Order.objects.filter(user=trader.user).open().values_list("broker_order_id", flat=True))
     in_sandbox = set(SandboxOrder.objects.filter(user=trader.user).values_list("order_id", flat=True))

@@ -25,7 +25,7 @@ class BrokerReadView(OpenAlgoView):
     """An OpenAlgoView with `adapter(request, data)` and `call(fn, ...)` that maps broker errors."""
 
     def adapter(self, request: Request, data: dict[str, Any]) -> BrokerAdapter:
-        adapter, _account, _is_analyze = adapter_for_user(request.user, data.get("account") or None)
+        adapter = adapter_for_user(request.user, data.get("account") or None).adapter
         return adapter
 
     def market_reader(self, request: Request, data: dict[str, Any]) -> FallbackReader | DirectReader:

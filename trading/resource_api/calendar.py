@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from brokers.models import Exchange
-from trading.resource_api.base import ResourceApiMixin
+from core.resource_api.base import ResourceApiMixin
 from trading.services import calendar
 
 IST = ZoneInfo("Asia/Kolkata")

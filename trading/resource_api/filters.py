@@ -9,10 +9,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import django_filters as filters
-from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from brokers.models import Exchange, Instrument, InstrumentType, TradingAccount
+from brokers.models import Exchange
+from core.resource_api.filters import IdFilter, UpperCharFilter
 from trading.models import (
     Holding,
     Order,
@@ -26,24 +26,6 @@ from trading.models import (
 )
 
 IST = ZoneInfo("Asia/Kolkata")
-
-
-class UpperCharFilter(filters.CharFilter):
-    """Symbols and exchanges are stored upper case; clients may send any case."""
-
-    def filter(self, qs: QuerySet, value: str) -> QuerySet:
-        return super().filter(qs, value.strip().upper() if value else value)
-
-
-class IdFilter(filters.NumberFilter):
-    """A row id: a whole number a 64-bit key can hold (past it the database overflows: a 500, not a 400)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
-        super().__init__(*args, **kwargs)
 
 
 class AccountFilterSet(filters.FilterSet):
@@ -139,26 +121,3 @@ class PendingOrderFilter(filters.FilterSet):
     class Meta:
         model = PendingOrder
         fields = ["status", "api_type"]
-
-
-class TradingAccountFilter(filters.FilterSet):
-    class Meta:
-        model = TradingAccount
-        fields = ["broker", "is_active", "is_primary"]
-
-
-class InstrumentFilter(filters.FilterSet):
-    q = filters.CharFilter(method="filter_q", label="Symbol or name contains")
-    exchange = filters.ChoiceFilter(choices=Exchange.choices)
-    instrument_type = filters.ChoiceFilter(choices=InstrumentType.choices)
-    underlying = UpperCharFilter(field_name="underlying")
-    symbol = UpperCharFilter(field_name="symbol")
-    expiry = filters.DateFilter()
-
-    class Meta:
-        model = Instrument
-        fields = ["q", "exchange", "instrument_type", "underlying", "symbol", "expiry"]
-
-    def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()
-        return qs.filter(Q(symbol__icontains=value) | Q(name__icontains=value)) if value else qs

@@ -1,16 +1,15 @@
-"""/api/ routes: one router for the resource API (config/urls.py includes it under api/)."""
+"""/api/ routes: one router for the resource API of every app (config/urls.py includes it under api/)."""
 from rest_framework.routers import DefaultRouter
 
+from brokers.resource_api.views import InstrumentViewSet, TradingAccountViewSet
 from trading.resource_api import schema  # noqa: F401  (registers the API-key scheme with drf-spectacular)
 from trading.resource_api.calendar import CalendarViewSet
 from trading.resource_api.views import (
     HoldingViewSet,
-    InstrumentViewSet,
     OrderViewSet,
     PendingOrderViewSet,
     PositionViewSet,
     TradeViewSet,
-    TradingAccountViewSet,
 )
 
 app_name = "api"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -13,12 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Capability
-from brokers.models import Instrument, TradingAccount
-from brokers.services.accounts import make_primary, set_pinned
+from core.resource_api.base import ScopedViewSet
+from core.resource_api.pagination import IdCursorPagination, OrderedPageNumberPagination
 from trading.models import Holding, Order, OrderSource, PendingApiType, PendingOrder, Position, Trade
 from trading.resource_api import filters, serializers
-from trading.resource_api.base import GlobalViewSet, ScopedViewSet
-from trading.resource_api.pagination import IdCursorPagination, OrderedPageNumberPagination
 from trading.services import pending as action_center
 from trading.services import pipeline
 from trading.services.errors import ErrorKind, TradingError
@@ -27,38 +24,6 @@ from trading.services.validation import parse_order
 
 class Conflict(TradingError):
     kind = ErrorKind.CONFLICT
-
-
-class TradingAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                            mixins.UpdateModelMixin, mixins.DestroyModelMixin, ScopedViewSet):
-    """The user's broker accounts. Credentials are write-only; `credential_keys` lists those set."""
-
-    queryset = TradingAccount.objects.all()
-    serializer_class = serializers.TradingAccountSerializer
-    filterset_class = filters.TradingAccountFilter
-    pagination_class = OrderedPageNumberPagination
-    ordering_fields = ["priority", "name", "created_at"]
-
-    def perform_create(self, serializer: serializers.TradingAccountSerializer) -> None:
-        self._save_with_primary(serializer, user=self.request.user)
-
-    def perform_update(self, serializer: serializers.TradingAccountSerializer) -> None:
-        self._save_with_primary(serializer)
-
-    def _save_with_primary(self, serializer: serializers.TradingAccountSerializer, **extra: Any) -> None:
-        # The partial unique constraint allows one primary per user: save as non-primary, then let
-        # the service swap the flag under row locks.
-        wants_primary = serializer.validated_data.pop("is_primary", None)
-        wants_pinned = serializer.validated_data.pop("pinned", None)
-        with transaction.atomic():
-            account = serializer.save(**extra)
-            if wants_pinned is not None:
-                set_pinned(account, wants_pinned, request=self.request)
-            if wants_primary:
-                make_primary(account)
-            elif wants_primary is False and account.is_primary:
-                TradingAccount.objects.filter(pk=account.pk).update(is_primary=False)
-        account.refresh_from_db()
 
 
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -168,13 +133,3 @@ class PendingOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         body.is_valid(raise_exception=True)
         decided = action_center.reject_pending(self._undecided(), request.user, body.validated_data["reason"])
         return Response(self.get_serializer(decided).data)
-
-
-class InstrumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GlobalViewSet):
-    """The instrument master (shared by every user, read-only)."""
-
-    queryset = Instrument.objects.all()
-    serializer_class = serializers.InstrumentSerializer
-    filterset_class = filters.InstrumentFilter
-    pagination_class = OrderedPageNumberPagination
-    ordering_fields = ["symbol", "expiry", "strike"]

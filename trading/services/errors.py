@@ -1,6 +1,7 @@
-"""Domain errors of the order pipeline. Each carries a kind (what went wrong), never an HTTP status:
-each API maps kinds to its answers once, at its edge (trading/openalgo_api/base.py for OpenAlgo's
-/api/v1/, trading/resource_api/base.py for the resource API); the admin and the action center show `.message`.
+"""Domain errors of the order pipeline. Each carries a kind (core.errors.ErrorKind: what went wrong), never
+an HTTP status: each API maps kinds to its answers once, at its edge (trading/openalgo_api/base.py for
+OpenAlgo's /api/v1/, core/resource_api/base.py for the resource API); the admin and the action center
+show `.message`.
 
 A broker's own errors (brokers.adapters.base.BrokerError and its subclasses) become domain errors
 through from_broker(), the one mapping of broker faults, so the same fault is the same answer on
@@ -8,33 +9,12 @@ every endpoint.
 """
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any
-
 from brokers.adapters import base as broker
+from core.errors import DomainError, ErrorKind
 
 
-class ErrorKind(StrEnum):
-    INVALID = "invalid"  # bad input: the message names the field
-    REFUSED = "refused"  # the risk limits or the calendar said no (recorded as REJECTED)
-    REJECTED = "rejected"  # the broker understood the request and refused it
-    NOT_FOUND = "not_found"  # no such order (of this user)
-    CONFLICT = "conflict"  # the request collides with one in progress or a record (a repeat still in flight)
-    FORBIDDEN = "forbidden"  # the credential may not do this (a semi-auto key)
-    UNAVAILABLE = "unavailable"  # the broker could not be reached or answered with a fault
-    NOT_SUPPORTED = "not_supported"  # the broker does not offer the operation
-
-
-class TradingError(Exception):
+class TradingError(DomainError):
     """Base of the pipeline's errors: a message for the client and the kind of failure."""
-
-    kind: ErrorKind = ErrorKind.INVALID
-
-    def __init__(self, message: str, kind: ErrorKind | None = None, **extra: Any) -> None:
-        super().__init__(message)
-        self.message, self.extra = message, extra
-        if kind is not None:
-            self.kind = kind
 
 
 class InvalidOrder(TradingError):
@@ -73,10 +53,9 @@ class BrokerRejected(TradingError):
 
 def from_broker(exc: broker.BrokerError) -> TradingError:
     """The domain error for a broker's error: the one mapping of broker faults, used by every caller."""
-    if isinstance(exc, broker.OrderNotFound):
+    kind = exc.kind
+    if kind == ErrorKind.NOT_FOUND:
         return OrderNotFound(exc.message)
-    if isinstance(exc, broker.NotSupported):
-        return BrokerFailure(exc.message, ErrorKind.NOT_SUPPORTED)
-    if isinstance(exc, broker.BrokerUnavailable) or not exc.permanent:
-        return BrokerFailure(exc.message)
-    return BrokerRejected(exc.message)
+    if kind == ErrorKind.REJECTED:
+        return BrokerRejected(exc.message)
+    return BrokerFailure(exc.message, kind)

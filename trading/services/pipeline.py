@@ -30,7 +30,6 @@ from django.db import transaction
 
 from brokers.adapters import base as broker
 from brokers.adapters.base import BrokerAdapter, ModifyRequest, OrderInfo
-from brokers.models import TradingAccount
 from brokers.services import health
 from brokers.services.accounts import adapter_for
 from trading.models import EventLevel, Order, OrderSource, OrderStatus
@@ -44,19 +43,17 @@ from trading.services.errors import (
     TradingError,
     from_broker,
 )
-from trading.services.routing import adapter_for_user, sandbox_adapter
+from trading.services.routing import Route, adapter_for_user, sandbox_adapter
 from trading.services.validation import OrderSpec
 
 log = logging.getLogger(__name__)
 
-Route = tuple[BrokerAdapter, TradingAccount | None, bool]
 REPEAT_WAIT_SECONDS = 5.0  # how long a repeated client_order_id waits for the first request's broker answer
 
 
 def new_order(user: Any, spec: OrderSpec, route: Route, **extra: Any) -> Order:
-    _, account, analyze = route
     return Order(
-        user=user, account=account, is_analyze=analyze, strategy=spec.strategy,
+        user=user, account=route.account, is_analyze=route.analyze, strategy=spec.strategy,
         client_order_id=spec.client_order_id, exchange=spec.exchange, symbol=spec.symbol, action=spec.action,
         quantity=spec.quantity, price=spec.price, trigger_price=spec.trigger_price,
         disclosed_quantity=spec.disclosed_quantity, price_type=spec.price_type, product=spec.product, **extra)
@@ -116,7 +113,7 @@ def place_all(user: Any, specs: list[OrderSpec], *, source: str = OrderSource.AP
     t0 = started if started is not None else perf_counter()
     # 1. Route: the named or primary trading account's broker, or the sandbox in analyze mode.
     route = route or adapter_for_user(user, specs[0].account_name)
-    adapter, account, analyze = route
+    adapter, account, analyze = route.adapter, route.account, route.analyze
     # `deployment`: the strategy deployment (strategies.Deployment) placing the orders, recorded on each.
     orders = [new_order(user, spec, route, source=source, api_key_id=api_key_id, pending=pending,
                         parent=container or parent, deployment=deployment) for spec in specs]
@@ -325,8 +322,8 @@ def route_for(user: Any, order: Order | None) -> Route:
     if order is None:
         return adapter_for_user(user)
     if order.is_analyze or order.account is None:
-        return sandbox_adapter(user.pk), None, True
-    return adapter_for(order.account), order.account, False
+        return Route(sandbox_adapter(user.pk), None, True)
+    return Route(adapter_for(order.account), order.account, False)
 
 
 def _broker_call(call: Callable[[], Any], orderid: str) -> Any:
@@ -340,7 +337,7 @@ def _broker_call(call: Callable[[], Any], orderid: str) -> Any:
 
 def cancel(user: Any, orderid: str, *, route: Route | None = None) -> str:
     order = find_order(user, orderid)
-    adapter = (route or route_for(user, order))[0]
+    adapter = (route or route_for(user, order)).adapter
     _broker_call(lambda: adapter.cancel_order(orderid), orderid)
     # An analyze-mode order's row already follows the sandbox (sandbox.services.tradebook), event included.
     if order is not None and not order.is_analyze:
@@ -352,7 +349,7 @@ def cancel(user: Any, orderid: str, *, route: Route | None = None) -> str:
 
 def modify(user: Any, change: ModifyRequest) -> str:
     order = find_order(user, change.order_id)
-    adapter = route_for(user, order)[0]
+    adapter = route_for(user, order).adapter
     result = _broker_call(lambda: adapter.modify_order(change), change.order_id)
     if order is not None:
         order.quantity, order.price, order.trigger_price = change.quantity, change.price, change.trigger_price
@@ -366,7 +363,7 @@ def modify(user: Any, change: ModifyRequest) -> str:
 def status(user: Any, orderid: str) -> tuple[OrderInfo, Order | None]:
     """The broker's view of the order; our row is refreshed when it changed."""
     order = find_order(user, orderid)
-    adapter = route_for(user, order)[0]
+    adapter = route_for(user, order).adapter
     info = _broker_call(lambda: adapter.order_status(orderid), orderid)
     if order is not None and records.apply_info(order, info):
         records.save_fields(order, ["status", "filled_quantity", "average_price", "price", "quantity",
@@ -378,7 +375,7 @@ def cancel_all(user: Any, strategy: str = "", *, strategy_only: bool = False,
                account_name: str | None = None) -> tuple[list[str], list[dict[str, str]]]:
     """Cancel the open orders of the user's route; with strategy_only, only those tagged with `strategy`."""
     route = adapter_for_user(user, account_name)
-    adapter = route[0]
+    adapter = route.adapter
     book = _broker_call(adapter.order_book, "")
     open_ids = [o.broker_order_id for o in book if records.status_of(o.status) in
                 (OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING, OrderStatus.PARTIALLY_FILLED)]

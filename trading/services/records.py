@@ -38,14 +38,19 @@ def ms(seconds: float) -> Decimal:
     return Decimal(seconds * 1000).quantize(_MS)
 
 
-def status_of(value: str) -> str:
-    """A broker's status (OrderStatus values, or OpenAlgo's lower-case words) as an OrderStatus."""
+_ALIASES = {"CANCELED": OrderStatus.CANCELLED, "FILLED": OrderStatus.COMPLETE, "EXECUTED": OrderStatus.COMPLETE,
+            "PARTIAL": OrderStatus.PARTIALLY_FILLED}
+
+
+def status_of(value: str, filled_quantity: Decimal | None = None) -> OrderStatus:
+    """A broker's status (OrderStatus values, or OpenAlgo's lower-case words) as an OrderStatus: the
+    one mapping, used for remote brokers and the sandbox alike (sandbox.services.tradebook). An open
+    order with a fill is PARTIALLY_FILLED, whatever word the broker uses for it."""
     normal = (value or "").strip().upper().replace(" ", "_").replace("-", "_")
-    aliases = {"CANCELED": OrderStatus.CANCELLED, "FILLED": OrderStatus.COMPLETE, "EXECUTED": OrderStatus.COMPLETE,
-               "PARTIAL": OrderStatus.PARTIALLY_FILLED}
-    if normal in ORDER_STATUSES:
-        return normal
-    return aliases.get(normal, OrderStatus.OPEN)
+    status = OrderStatus(normal) if normal in ORDER_STATUSES else _ALIASES.get(normal, OrderStatus.OPEN)
+    if status == OrderStatus.OPEN and filled_quantity:
+        return OrderStatus.PARTIALLY_FILLED
+    return status
 
 
 def announce(*orders: Order) -> None:
@@ -94,7 +99,7 @@ def event(order: Order, message: str, level: str = EventLevel.INFO, **data: Any)
 def apply_result(order: Order, result: OrderResult) -> list[str]:
     """Copy a broker's answer onto the in-memory order; returns the changed field names."""
     order.broker_order_id = result.broker_order_id or order.broker_order_id
-    order.status = status_of(result.status)
+    order.status = status_of(result.status, result.filled_quantity)
     order.filled_quantity = result.filled_quantity or ZERO
     if result.average_price:
         order.average_price = result.average_price
@@ -108,7 +113,7 @@ def apply_result(order: Order, result: OrderResult) -> list[str]:
 def apply_info(order: Order, info: OrderInfo) -> bool:
     """Refresh an order from the broker's order book entry. Returns True when something changed."""
     before = (order.status, order.filled_quantity, order.average_price, order.price, order.quantity)
-    order.status = status_of(info.status)
+    order.status = status_of(info.status, info.filled_quantity)
     order.filled_quantity = info.filled_quantity or order.filled_quantity
     order.average_price = info.average_price or order.average_price
     order.price, order.quantity = info.price, info.quantity or order.quantity

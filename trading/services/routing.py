@@ -5,7 +5,7 @@ in analyze mode once the mode is cached, and one indexed query for the account o
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from accounts.services.usersettings import is_analyze_mode
 from brokers.adapters.base import AdapterContext, BrokerAdapter
@@ -15,6 +15,15 @@ from brokers.services.accounts import adapter_for, primary_account
 from trading.services.errors import NoTradingAccount
 
 SANDBOX = "sandbox"
+
+
+class Route(NamedTuple):
+    """Where an order goes: the broker adapter, the trading account (None for the sandbox) and whether
+    the user is in analyze mode (the sandbox is the broker)."""
+
+    adapter: BrokerAdapter
+    account: TradingAccount | None
+    analyze: bool
 
 
 def sandbox_adapter(user_id: int) -> BrokerAdapter:
@@ -34,12 +43,12 @@ def find_account(user: Any, account_name: str | None = None) -> TradingAccount:
     return account
 
 
-def adapter_for_user(user: Any, account_name: str | None = None) -> tuple[BrokerAdapter, TradingAccount | None, bool]:
-    """Return (adapter, account, is_analyze). In analyze mode the account is None: the sandbox is the broker;
-    an account named all the same must exist (NoTradingAccount), as in live mode."""
+def adapter_for_user(user: Any, account_name: str | None = None) -> Route:
+    """The user's route. In analyze mode the account is None: the sandbox is the broker; an account
+    named all the same must exist (NoTradingAccount), as in live mode."""
     if is_analyze_mode(user.pk):
         if account_name:
             find_account(user, account_name)
-        return sandbox_adapter(user.pk), None, True
+        return Route(sandbox_adapter(user.pk), None, True)
     account = find_account(user, account_name)
-    return adapter_for(account), account, False
+    return Route(adapter_for(account), account, False)

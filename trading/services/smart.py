@@ -14,7 +14,7 @@ from typing import Any
 from trading.models import Action, EventLevel, Order, OrderKind, OrderSource, OrderStatus, PriceType
 from trading.services import pipeline, records
 from trading.services.errors import TradingError
-from trading.services.routing import adapter_for_user
+from trading.services.routing import Route, adapter_for_user
 from trading.services.validation import OrderSpec
 
 ZERO = Decimal("0")
@@ -26,8 +26,8 @@ def plain(value: Decimal) -> int | float | str:
     return int(value) if value == value.to_integral_value() else str(value)
 
 
-def _net_position(route: pipeline.Route, exchange: str, symbol: str, product: str) -> Decimal:
-    positions = pipeline._broker_call(route[0].positions, "")
+def _net_position(route: Route, exchange: str, symbol: str, product: str) -> Decimal:
+    positions = pipeline._broker_call(route.adapter.positions, "")
     return sum((p.quantity for p in positions
                 if p.exchange == exchange and p.symbol == symbol and p.product == product), ZERO)
 
@@ -99,7 +99,7 @@ def place_basket(user: Any, specs: list[OrderSpec], *, source: str = OrderSource
     return results
 
 
-def _basket_parent(user: Any, first: OrderSpec, route: pipeline.Route, **fields: Any) -> Order:
+def _basket_parent(user: Any, first: OrderSpec, route: Route, **fields: Any) -> Order:
     """The basket's container row: its strategy, the first leg's exchange and the route's account."""
     _, account, analyze = route
     return Order(user=user, account=account, is_analyze=analyze, kind=OrderKind.BASKET, strategy=first.strategy,
@@ -165,9 +165,9 @@ def open_position(user: Any, exchange: str, symbol: str, product: str, account_n
     return _net_position(adapter_for_user(user, account_name), exchange, symbol, product)
 
 
-def strategy_nets(user: Any, strategy: str, route: pipeline.Route) -> dict[tuple[str, str, str], Decimal]:
+def strategy_nets(user: Any, strategy: str, route: Route) -> dict[tuple[str, str, str], Decimal]:
     """Net filled quantity of one strategy's orders on this route, per (exchange, symbol, product)."""
-    rows = Order.objects.filter(user=user, strategy=strategy, is_analyze=route[2], account=route[1],
+    rows = Order.objects.filter(user=user, strategy=strategy, is_analyze=route.analyze, account=route.account,
                                 filled_quantity__gt=0).values_list(
         "exchange", "symbol", "product", "action", "filled_quantity")
     nets: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
@@ -183,7 +183,7 @@ def close_positions(user: Any, strategy: str = "", *, strategy_only: bool = Fals
     Square-offs reduce risk, so only the kill switch and the calendar apply to them.
     """
     route = adapter_for_user(user, account_name)
-    positions = pipeline._broker_call(route[0].positions, "")
+    positions = pipeline._broker_call(route.adapter.positions, "")
     nets = strategy_nets(user, strategy, route) if strategy_only else None
     placed, failures, first_error = [], [], None
     for position in positions:
