@@ -99,4 +99,4 @@ class EncryptedJSONField(EncryptedTextField):
 
 
 def encrypted_fields(model: type[models.Model]) -> list[str]:
-    return [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+    return [f.name for f in model._meta.get_fields() if isinstance(f, EncryptedTextField)]

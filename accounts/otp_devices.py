@@ -113,4 +113,4 @@ class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
         return verified
 
     def _save_fields(self, fields: list[str]) -> None:
-        self.save(update_fields=None if self._state.adding else fields)
+        self.save(update_fields=None if self.pk is None else fields)

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from core import statements
+from core import sql
 from sandbox.models import (
     Action,
     OrderStatus,
@@ -31,8 +31,8 @@ from sandbox.services.money import IST, ZERO, now, paisa, tick_down, tick_up
 from sandbox.services.prices import PriceQuote
 
 AVG_PLACES = Decimal("0.000000000001")  # 12 places: see SandboxPosition
-POSITION_FIELDS = tuple(f.name for f in SandboxPosition._meta.concrete_fields if not f.primary_key)
 BPS = Decimal("10000")
+POSITION_FIELDS = tuple(f.name for f in sql.concrete_fields(SandboxPosition) if not f.primary_key)
 
 
 class HoldingsShort(Exception):
@@ -98,12 +98,20 @@ def fill_quantity(order: SandboxOrder, quote: PriceQuote, config: SandboxConfig)
 
 def _lock_position(order: SandboxOrder) -> SandboxPosition:
     """The order's position locked for update, or a new one not saved yet (the fill saves it)."""
-    position = statements.select_one(SandboxPosition, lock=True, user_id=order.user_id, exchange=order.exchange,
-                                     symbol=order.symbol, product=order.product)
+    position = locked_position(order.user_id, order)
     if position is None:
         # Safe without a race: every write to a user's books happens under their funds lock.
         position = new_position(order.user_id, order)
     return position
+
+
+def locked_position(user_id: int, order) -> SandboxPosition | None:
+    """The user's position in the order's instrument and product, locked for update; None if there is none."""
+    try:  # get(): no ORDER BY to compile and run, as first() would add
+        return SandboxPosition.objects.select_for_update().get(
+            user_id=user_id, exchange=order.exchange, symbol=order.symbol, product=order.product)
+    except SandboxPosition.DoesNotExist:
+        return None
 
 
 def new_position(user_id: int, order) -> SandboxPosition:
@@ -170,25 +178,21 @@ class Fill:
 
     def write(self, *, new_order: SandboxOrder | None = None) -> SandboxTrade:
         """Save the fill: the order first when it is `new_order` (else the caller saved it), then the
-        position, the holding, the trade and the funds' staged changes, as one statement on PostgreSQL.
-        A holding that sells out is deleted through the ORM, after the ledger rows that refer to it."""
-        first = [statements.Insert([new_order])] if new_order is not None else []
+        position, the holding, the trade and the funds' staged changes, as one statement on PostgreSQL
+        (core.sql). A holding that sells out is deleted after the ledger rows that refer to it."""
+        first = [sql.Insert([new_order])] if new_order is not None else []
         position, holding = self.position, self.holding
+        saved = sql.Insert([position]) if position.pk is None else sql.Update(position, POSITION_FIELDS)
         if holding is not None and holding.quantity == 0:
-            statements.write([*first, _saved(position)])
-            funds_service.flush(self.funds)
+            sql.write([*first, saved, *funds_service.flush_operations(self.funds)])
             holding.delete()
-            statements.insert(self.trade)
+            self.trade.save(force_insert=True)
             return self.trade
-        ops = [*first, _saved(position)]
+        ops = [*first, saved]
         if holding is not None:
-            ops.append(statements.Update(holding, ("quantity", "margin_blocked", "updated_at")))
-        statements.write([*ops, statements.Insert([self.trade]), *funds_service.flush_operations(self.funds)])
+            ops.append(sql.Update(holding, ("quantity", "margin_blocked", "updated_at")))
+        sql.write([*ops, sql.Insert([self.trade]), *funds_service.flush_operations(self.funds)])
         return self.trade
-
-
-def _saved(position: SandboxPosition) -> statements.Insert | statements.Update:
-    return statements.Insert([position]) if position._state.adding else statements.Update(position, POSITION_FIELDS)
 
 
 def prepare_fill(funds, order: SandboxOrder, quantity: Decimal, price: Decimal, config: SandboxConfig,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
 
-from core import statements
+from core import sql
 from sandbox.models import (
     RESTING,
     FundsLedger,
@@ -58,8 +58,9 @@ def lock_funds(user_id: int) -> SandboxFunds:
 
     Changes to it are staged in memory with their ledger rows and written by flush(): one UPDATE and
     one multi-row INSERT per transaction instead of two statements per change."""
-    funds = statements.select_one(SandboxFunds, lock=True, user_id=user_id)
-    if funds is None:
+    try:
+        funds = SandboxFunds.objects.select_for_update().get(user_id=user_id)
+    except SandboxFunds.DoesNotExist:
         get_funds(user_id)
         funds = SandboxFunds.objects.select_for_update().get(user_id=user_id)
     today = ist_date()
@@ -87,15 +88,15 @@ FLUSHED_FIELDS = ("available", "used_margin", "realized_pnl", "today_realized_pn
 
 
 def flush(funds: SandboxFunds) -> None:
-    if funds.pending:
-        statements.write(flush_operations(funds))
+    """Write the staged changes: the funds row's UPDATE and its ledger rows' multi-row INSERT."""
+    sql.write(flush_operations(funds))
 
 
-def flush_operations(funds: SandboxFunds) -> list[statements.Insert | statements.Update]:
-    """The staged changes as writes for statements.write() (the caller runs them); nothing stays staged."""
+def flush_operations(funds: SandboxFunds) -> list[sql.Write]:
+    """The staged changes as writes for core.sql.write() (the caller runs them); nothing stays staged."""
     if not funds.pending:
         return []
-    ops = [statements.Update(funds, FLUSHED_FIELDS), statements.Insert(funds.pending)]
+    ops = [sql.Update(funds, FLUSHED_FIELDS), sql.Insert(funds.pending)]
     funds.pending = []
     return ops
 

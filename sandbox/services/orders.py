@@ -13,7 +13,6 @@ from django.core.cache import cache
 from django.db import connections, router
 
 from brokers.adapters.base import OrderNotFound, OrderRejected
-from core import statements
 from sandbox.models import (
     RESTING,
     Action,
@@ -34,6 +33,7 @@ from sandbox.services.fills import (
     evaluate,
     execute,
     fill_quantity,
+    locked_position,
     make_id,
     new_position,
     prepare_fill,
@@ -118,11 +118,6 @@ def _reference_price(price_type: str, action: str, price: Decimal, trigger: Deci
     return trigger
 
 
-def _locked_position(user_id: int, order: NewOrder | SandboxOrder) -> SandboxPosition | None:
-    return statements.select_one(SandboxPosition, lock=True, user_id=user_id, exchange=order.exchange,
-                                 symbol=order.symbol, product=order.product)
-
-
 _SELLABLE_SQL: dict[str, str] = {}
 
 
@@ -203,7 +198,7 @@ def _fill_at_once(funds, placed: SandboxOrder, decision, config: SandboxConfig, 
         placed.margin_blocked, placed.filled_quantity, placed.average_price = ZERO, ZERO, ZERO
         placed.status = OrderStatus.REJECTED
         placed.rejection_reason = f"{exc} (at fill)"[:200]
-        statements.insert(placed)
+        placed.save(force_insert=True)
         return
     # The order, its position, trade and holding, and the funds with their ledger rows: one round trip
     # on PostgreSQL (the funds' block then finds nothing left to flush).
@@ -217,7 +212,7 @@ def _place_locked(user_id: int, order: NewOrder, config: SandboxConfig, spec: in
     pipeline runs the whole order in one): every refusal comes before the first write."""
     refusal = None
     with locked_funds(user_id, savepoint=False) as funds:
-        position = _locked_position(user_id, order)
+        position = locked_position(user_id, order)
         position_qty = position.quantity if position else ZERO
         try:
             if order.product == Product.CNC and order.action == Action.SELL:
@@ -243,7 +238,7 @@ def _place_locked(user_id: int, order: NewOrder, config: SandboxConfig, spec: in
             if fills_now:
                 _fill_at_once(funds, placed, decision, config, position, spec)
             else:
-                statements.insert(placed)
+                placed.save(force_insert=True)
                 block(funds, need, order=placed, note="order placed")
                 execute(funds, placed, quote, config, fresh=True, position=position, spec=spec)
     if refusal is not None:
@@ -315,7 +310,7 @@ def modify_order(user_id: int, order_id: str, *, quantity: Decimal, price_type: 
         pending = price_type in STOP_TYPES and not was_triggered
         order.status = OrderStatus.TRIGGER_PENDING if pending else OrderStatus.OPEN
         reference = _reference_price(price_type, order.action, price, trigger_price, quote)
-        position = _locked_position(user_id, order)
+        position = locked_position(user_id, order)
         order.margin_blocked = _margin_needed(config, order, position.quantity if position else ZERO,
                                               order.remaining, reference, spec)
         try:

@@ -141,7 +141,7 @@ def test_the_rotation_finds_encrypted_fields_in_every_app():
     from accounts.management.commands.rotate_encryption_keys import encrypted_models
 
     found = {model: set(names) for model, names in encrypted_models()}
-    expected = {model: {f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)}
+    expected = {model: {f.name for f in model._meta.get_fields() if isinstance(f, EncryptedTextField)}
                 for model in apps.get_models() if not model._meta.proxy}
     assert found == {m: names for m, names in expected.items() if names}
     assert found[ApiKey] == {"key_encrypted"}

@@ -271,9 +271,10 @@ def send(order: Order, spec: OrderSpec, adapter: BrokerAdapter, events: list, t0
 
 
 def reject(order: Order, reason: str, t0: float, t_broker: float, events: list) -> None:
-    """Record an order refused before any of it was written (an in-database broker's failure)."""
+    """Record an order refused before any of it was written (an in-database broker's failure): its
+    transaction rolled back, so a key it may have been given names no row; it is inserted afresh."""
     broker_s = perf_counter() - t_broker
-    order.pk, order._state.adding = None, True
+    order.pk = None
     order.status, order.rejection_reason = OrderStatus.REJECTED, reason
     order.broker_ms = records.ms(broker_s)
     order.overhead_ms = records.ms(perf_counter() - t0 - broker_s)

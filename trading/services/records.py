@@ -13,7 +13,7 @@ from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
 from brokers.adapters.base import OrderInfo, OrderResult
-from core import statements
+from core import sql
 from trading.models import (
     Action,
     EventLevel,
@@ -76,19 +76,21 @@ def insert(order: Order) -> Order | None:
     return order
 
 
+def _event_rows(order: Order, events: list[tuple[str, str, dict[str, Any]]]) -> list[OrderEvent]:
+    now = timezone.now()
+    return [OrderEvent(order=order, level=level, message=message[:500], data=data, created_at=now)
+            for level, message, data in events]
+
+
 def add_events(order: Order, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """The order's events, in one multi-row INSERT."""
     if events:
-        now = timezone.now()
-        statements.insert_many([OrderEvent(order=order, level=level, message=message[:500], data=data, created_at=now)
-                                for level, message, data in events])
+        OrderEvent.objects.bulk_create(_event_rows(order, events))
 
 
 def insert_with_events(order: Order, events: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Insert a new order with its events: one statement on PostgreSQL (statements.write)."""
-    now = timezone.now()
-    rows = [OrderEvent(order=order, level=level, message=message[:500], data=data, created_at=now)
-            for level, message, data in events]
-    statements.write([statements.Insert([order]), *([statements.Insert(rows)] if rows else [])])
+    """Insert a new order with its events: one statement on PostgreSQL (core.sql)."""
+    sql.write([sql.Insert([order]), sql.Insert(_event_rows(order, events))])
     announce(order)
 
 
