@@ -69,10 +69,10 @@ def route_of(deployment: Deployment) -> pipeline.Route:
     """Where the deployment's orders go: its owner's sandbox (a sandbox deployment, or an owner in analyze
     mode, who trades in the sandbox whatever the deployment says), else its live account's broker."""
     if in_sandbox(deployment):
-        return sandbox_adapter(deployment.user_id), None, True
+        return pipeline.Route(sandbox_adapter(deployment.user_id), None, True)
     if not deployment.account.is_active:  # an operator switched it off: nothing goes to its broker
         raise NoTradingAccount(f"account: the deployment's trading account {deployment.account.name!r} is inactive.")
-    return adapter_for(deployment.account), deployment.account, False
+    return pipeline.Route(adapter_for(deployment.account), deployment.account, False)
 
 
 def deployment_nets(deployment: Deployment, route: pipeline.Route) -> dict[Leg, Decimal]:
