@@ -62,10 +62,11 @@ def setup(orders: int) -> list:
     from django.contrib.auth import get_user_model
     from django.core.cache import cache
 
+    from brokers.adapters.base import OrderSpec
     from brokers.models import Instrument
     from sandbox.models import DailyPnL, FundsLedger, SandboxConfig, SandboxFunds, SandboxOrder, SandboxPosition
     from sandbox.services.config import forget_config
-    from sandbox.services.orders import NewOrder, place_order
+    from sandbox.services.orders import place_order
     from sandbox.services.prices import set_price
 
     users = []
@@ -93,9 +94,9 @@ def setup(orders: int) -> list:
         user = users[n % USERS]
         level = Decimal(900 + (n // INSTRUMENTS) % 90)  # 900 .. 989: below the market
         if n % 2:
-            order = NewOrder("NSE", symbol, "BUY", Decimal(1), "LIMIT", "MIS", price=level)
+            order = OrderSpec("NSE", symbol, "BUY", Decimal(1), "LIMIT", "MIS", price=level)
         else:
-            order = NewOrder("NSE", symbol, "SELL", Decimal(1), "SL-M", "MIS", trigger_price=level)
+            order = OrderSpec("NSE", symbol, "SELL", Decimal(1), "SL-M", "MIS", trigger_price=level)
         place_order(user.pk, order)
     print(f"setup: {orders} resting orders for {USERS} users on {INSTRUMENTS} instruments placed through the "
           f"order service in {time.perf_counter() - started:.1f} s")
@@ -160,15 +161,15 @@ def bench_adapter(orders: int) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from brokers.adapters.base import AdapterContext, OrderRequest
+    from brokers.adapters.base import AdapterContext, OrderSpec
     from sandbox.adapter import SandboxAdapter
 
     user = get_user_model().objects.get(username="bench-sandbox-1")
     adapter = SandboxAdapter(AdapterContext(user_id=user.pk))
 
-    def order(i: int) -> OrderRequest:  # alternately opens and closes a position of 1
-        return OrderRequest(exchange="NSE", symbol="BENCH002", action="SELL" if i % 2 else "BUY", quantity=1,
-                            price_type="MARKET", product="MIS", strategy="bench")
+    def order(i: int) -> OrderSpec:  # alternately opens and closes a position of 1
+        return OrderSpec(exchange="NSE", symbol="BENCH002", action="SELL" if i % 2 else "BUY", quantity=Decimal(1),
+                         price_type="MARKET", product="MIS", strategy="bench")
 
     for i in range(10):  # warm the caches and the connection; leaves the position flat
         adapter.place_order(order(i))

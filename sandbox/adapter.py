@@ -14,11 +14,10 @@ from brokers.adapters.base import (
     DepthLevel,
     Funds,
     HoldingInfo,
-    ModifyRequest,
     OrderInfo,
     OrderNotFound,
-    OrderRequest,
     OrderResult,
+    OrderSpec,
     PositionInfo,
     Quote,
     TradeInfo,
@@ -61,26 +60,22 @@ class SandboxAdapter(BrokerAdapter):
     def user_id(self) -> int:
         return self.context.user_id
 
-    def prepare(self, order: OrderRequest) -> None:
+    def prepare(self, order: OrderSpec) -> None:
         """Read the instrument's quote (a live account's, when the price store has none) before the
         pipeline's transaction; place_order() then uses it. A missing price is place_order's refusal."""
         if (order.exchange.upper(), order.symbol.upper()) not in self._last_lookup:
             with suppress(BrokerError):
                 self._quote(order.exchange, order.symbol)
 
-    def place_order(self, order: OrderRequest) -> OrderResult:
+    def place_order(self, order: OrderSpec) -> OrderResult:
         exchange, symbol = order.exchange.upper(), order.symbol.upper()
         # The pipeline's risk check read this instrument's quote through quotes() a moment ago: the
         # order uses that read (configuration, spec and quote) instead of a second cache round trip.
         looked_up = self._last_lookup.pop((exchange, symbol), None)
-        placed = orders.place_order(self.user_id, orders.NewOrder(
-            exchange=exchange, symbol=symbol, action=order.action.upper(),
-            quantity=Decimal(order.quantity), price_type=order.price_type.upper(), product=order.product.upper(),
-            price=Decimal(order.price or 0), trigger_price=Decimal(order.trigger_price or 0),
-            strategy=order.strategy), looked_up=looked_up)
+        placed = orders.place_order(self.user_id, order, looked_up=looked_up)
         return _result(placed)
 
-    def modify_order(self, change: ModifyRequest) -> OrderResult:
+    def modify_order(self, change: OrderSpec) -> OrderResult:
         modified = orders.modify_order(self.user_id, change.order_id, quantity=Decimal(change.quantity),
                                        price_type=change.price_type.upper(), price=Decimal(change.price or 0),
                                        trigger_price=Decimal(change.trigger_price or 0))

@@ -11,10 +11,10 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
-from trading.resource_api.base import ResourceApiMixin
-from trading.resource_api.pagination import IdCursorPagination
 
 from analytics.models import ApiLog
+from core.resource_api.base import ResourceApiMixin
+from core.resource_api.pagination import IdCursorPagination
 from trading.resource_api.filters import UtcDateTimeFilter
 
 

@@ -12,10 +12,10 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from trading.resource_api.base import ResourceApiMixin
 
 from analytics.api import params
 from analytics.services import pnl
+from core.resource_api.base import ResourceApiMixin
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -7,7 +7,7 @@ Every broker (the paper-trading sandbox, an OpenAlgo-compatible server, ...) imp
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -71,7 +71,11 @@ class NotSupported(BrokerError):
 
 # --- Requests and results -------------------------------------------------------------------
 @dataclass(frozen=True)
-class OrderRequest:
+class OrderSpec:
+    """One order, the one type every part of the platform carries: parsed from a request (the parser
+    is trading.services.validation, for every entry point), checked, routed, and sent to a broker by
+    place_order(), or, with `order_id`, by modify_order(). Immutable: a change is a new spec (replace())."""
+
     exchange: str
     symbol: str
     action: str  # BUY / SELL
@@ -82,25 +86,37 @@ class OrderRequest:
     trigger_price: Decimal = ZERO
     disclosed_quantity: Decimal = ZERO
     strategy: str = ""
-    client_order_id: str = ""
+    #: The caller's idempotency key (a repeat returns the first order).
+    client_order_id: str | None = None
+    #: AlgoDesk's `account`: which of the user's trading accounts takes it (None: the primary one).
+    account_name: str | None = None
+    #: For a modification: the broker's id of the order it changes.
+    order_id: str = ""
     #: The platform's own reference of this order (its idempotency key towards the broker): an adapter
     #: puts it where its broker keeps a tag, so a lost answer can be matched in the broker's order book.
     reference: str = ""
+    #: The instrument master's lot and tick size, as the parser found them.
+    lot_size: int = 1
+    tick_size: Decimal = Decimal("0.01")
 
+    def with_quantity(self, quantity: Decimal, action: str | None = None, *, keep_id: bool = False) -> OrderSpec:
+        """The same order for another quantity (split children, smart deltas); the idempotency key is
+        kept only when the new order stands for the request itself."""
+        return replace(self, quantity=quantity, action=action or self.action,
+                       disclosed_quantity=min(self.disclosed_quantity, quantity),
+                       client_order_id=self.client_order_id if keep_id else None)
 
-@dataclass(frozen=True)
-class ModifyRequest:
-    order_id: str
-    exchange: str
-    symbol: str
-    action: str
-    quantity: Decimal
-    price_type: str
-    product: str
-    price: Decimal = ZERO
-    trigger_price: Decimal = ZERO
-    disclosed_quantity: Decimal = ZERO
-    strategy: str = ""
+    def payload(self) -> dict[str, Any]:
+        """OpenAlgo's field names, as JSON (for the action center and events)."""
+        data = {"exchange": self.exchange, "symbol": self.symbol, "action": self.action,
+                "quantity": str(self.quantity), "pricetype": self.price_type, "product": self.product,
+                "price": str(self.price), "trigger_price": str(self.trigger_price),
+                "disclosed_quantity": str(self.disclosed_quantity), "strategy": self.strategy}
+        if self.client_order_id:
+            data["client_order_id"] = self.client_order_id
+        if self.account_name:
+            data["account"] = self.account_name
+        return data
 
 
 @dataclass(frozen=True)
@@ -262,7 +278,7 @@ class BrokerAdapter(abc.ABC):
     def __init__(self, context: AdapterContext) -> None:
         self.context = context
 
-    def prepare(self, order: OrderRequest) -> None:
+    def prepare(self, order: OrderSpec) -> None:
         """Read what placing `order` will need from the network, before the pipeline opens the
         transaction place_order() runs in (a broker that runs in the database: its quote, which may
         come from a live account). No network call may happen inside that transaction."""
@@ -274,10 +290,11 @@ class BrokerAdapter(abc.ABC):
         return {}
 
     @abc.abstractmethod
-    def place_order(self, order: OrderRequest) -> OrderResult: ...
+    def place_order(self, order: OrderSpec) -> OrderResult: ...
 
     @abc.abstractmethod
-    def modify_order(self, change: ModifyRequest) -> OrderResult: ...
+    def modify_order(self, change: OrderSpec) -> OrderResult:
+        """Change the resting order `change.order_id` to what `change` says."""
 
     @abc.abstractmethod
     def cancel_order(self, broker_order_id: str) -> OrderResult: ...

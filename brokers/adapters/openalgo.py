@@ -26,12 +26,11 @@ from brokers.adapters.base import (
     DepthLevel,
     Funds,
     HoldingInfo,
-    ModifyRequest,
     OrderInfo,
     OrderNotFound,
     OrderRejected,
-    OrderRequest,
     OrderResult,
+    OrderSpec,
     PositionInfo,
     Quote,
     SessionExpired,
@@ -215,7 +214,7 @@ class OpenAlgoAdapter(BrokerAdapter):
         return self._post(path, payload).get("data")
 
     # -- orders --
-    def place_order(self, order: OrderRequest) -> OrderResult:
+    def place_order(self, order: OrderSpec) -> OrderResult:
         body = self._post("placeorder", {
             "strategy": strategy_tag(order.strategy, order.reference),
             "exchange": order.exchange, "symbol": order.symbol, "action": order.action.upper(),
@@ -225,7 +224,7 @@ class OpenAlgoAdapter(BrokerAdapter):
         }, order=True)
         return self._order_result(body)
 
-    def modify_order(self, change: ModifyRequest) -> OrderResult:
+    def modify_order(self, change: OrderSpec) -> OrderResult:
         body = self._post("modifyorder", {
             "strategy": change.strategy or DEFAULT_STRATEGY, "orderid": change.order_id,
             "exchange": change.exchange, "symbol": change.symbol, "action": change.action.upper(),

@@ -107,11 +107,8 @@ def _lock_position(order: SandboxOrder) -> SandboxPosition:
 
 def locked_position(user_id: int, order) -> SandboxPosition | None:
     """The user's position in the order's instrument and product, locked for update; None if there is none."""
-    try:  # get(): no ORDER BY to compile and run, as first() would add
-        return SandboxPosition.objects.select_for_update().get(
-            user_id=user_id, exchange=order.exchange, symbol=order.symbol, product=order.product)
-    except SandboxPosition.DoesNotExist:
-        return None
+    return sql.locked_row(SandboxPosition, user_id=user_id, exchange=order.exchange, symbol=order.symbol,
+                          product=order.product)
 
 
 def new_position(user_id: int, order) -> SandboxPosition:

@@ -58,9 +58,8 @@ def lock_funds(user_id: int) -> SandboxFunds:
 
     Changes to it are staged in memory with their ledger rows and written by flush(): one UPDATE and
     one multi-row INSERT per transaction instead of two statements per change."""
-    try:
-        funds = SandboxFunds.objects.select_for_update().get(user_id=user_id)
-    except SandboxFunds.DoesNotExist:
+    funds = sql.locked_row(SandboxFunds, user_id=user_id)
+    if funds is None:
         get_funds(user_id)
         funds = SandboxFunds.objects.select_for_update().get(user_id=user_id)
     today = ist_date()

@@ -6,13 +6,12 @@ kept in the sandbox's order book, as a broker keeps it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import connections, router
 
-from brokers.adapters.base import OrderNotFound, OrderRejected
+from brokers.adapters.base import OrderNotFound, OrderRejected, OrderSpec
 from sandbox.models import (
     RESTING,
     Action,
@@ -48,10 +47,10 @@ from sandbox.services.funds import (
 )
 from sandbox.services.margin import required
 from sandbox.services.money import IST, ZERO, now, qty_text
+from trading.services.errors import InvalidOrder
+from trading.services.validation import check_order
 
 STOP_TYPES = (PriceType.SL, PriceType.SL_M)
-# Read once: TextChoices.values builds a new list on every access, and every order is checked.
-ACTIONS, PRICE_TYPES, PRODUCTS = frozenset(Action.values), frozenset(PriceType.values), frozenset(Product.values)
 QTY_PLACES = Decimal("0.0001")
 
 
@@ -59,42 +58,19 @@ class Rejection(Exception):
     """Why an order is refused (becomes OrderRejected once the rejected order is recorded)."""
 
 
-@dataclass(frozen=True)
-class NewOrder:
-    exchange: str
-    symbol: str
-    action: str
-    quantity: Decimal
-    price_type: str = PriceType.MARKET
-    product: str = Product.MIS
-    price: Decimal = ZERO
-    trigger_price: Decimal = ZERO
-    strategy: str = ""
-
-
-def _check_shape(exchange: str, action: str, quantity: Decimal, price_type: str, product: str, price: Decimal,
-                 trigger: Decimal, lot_size: int) -> None:
-    if action not in ACTIONS:
-        raise Rejection(f"Unknown action {action!r}")
-    if price_type not in PRICE_TYPES:
-        raise Rejection(f"Unknown price type {price_type!r}")
-    if product not in PRODUCTS:
-        raise Rejection(f"Unknown product {product!r}")
-    if quantity <= 0:
-        raise Rejection("Quantity must be positive")
-    if exchange != "CRYPTO" and quantity != quantity.to_integral_value():
-        raise Rejection(f"Quantity {quantity} must be a whole number on {exchange}")
-    if quantity % lot_size:
-        raise Rejection(f"Quantity {qty_text(quantity)} is not a multiple of the lot size {lot_size}")
-    if price_type in (PriceType.LIMIT, PriceType.SL) and price <= 0:
-        raise Rejection(f"{price_type} orders need a positive price")
-    if price_type in STOP_TYPES and trigger <= 0:
-        raise Rejection(f"{price_type} orders need a positive trigger price")
+def _check(order: OrderSpec, spec: instruments.InstrumentSpec) -> None:
+    """The platform's one order check (trading's parser's rules, one message per kind), on the sandbox's
+    own lot and tick size: an order handed over by the pipeline passed it already; one the sandbox
+    builds (a square-off) or changes (a modification) passes it here."""
+    try:
+        check_order(order, lot_size=spec.lot_size, tick_size=spec.tick_size)
+    except InvalidOrder as exc:
+        raise Rejection(exc.message) from None
 
 
 def _check_instrument(spec: instruments.InstrumentSpec, product: str) -> None:
     if spec.instrument_type == "INDEX":
-        raise Rejection(f"{spec.exchange}:{spec.symbol} is an index: it can be quoted, not traded")
+        raise Rejection(f"symbol: {spec.symbol} is an index and cannot be traded.")
     if product == Product.CNC and (spec.is_future or spec.is_option):
         raise Rejection(f"CNC (delivery) is for cash-segment instruments; use NRML or MIS for {spec.symbol}")
 
@@ -146,7 +122,7 @@ def _holding_and_resting_sells(user_id: int, exchange: str, symbol: str) -> tupl
     return (Decimal(str(holding_qty or 0)).quantize(QTY_PLACES), Decimal(str(pending or 0)).quantize(QTY_PLACES))
 
 
-def _check_delivery_sell(user_id: int, order: NewOrder, position_qty: Decimal) -> None:
+def _check_delivery_sell(user_id: int, order: OrderSpec, position_qty: Decimal) -> None:
     holding, pending = _holding_and_resting_sells(user_id, order.exchange, order.symbol)
     sellable = holding + max(position_qty, ZERO) - pending
     if order.quantity > sellable:
@@ -154,7 +130,7 @@ def _check_delivery_sell(user_id: int, order: NewOrder, position_qty: Decimal) -
                         f"{qty_text(max(sellable, ZERO))} sellable")
 
 
-def _margin_needed(config: SandboxConfig, order: NewOrder | SandboxOrder, position_qty: Decimal, quantity: Decimal,
+def _margin_needed(config: SandboxConfig, order: OrderSpec | SandboxOrder, position_qty: Decimal, quantity: Decimal,
                    reference: Decimal, spec: instruments.InstrumentSpec | None = None) -> Decimal:
     if order.product == Product.CNC and order.action == Action.SELL:
         return ZERO  # a delivery sell only ever reduces (holdings or today's buys)
@@ -162,7 +138,7 @@ def _margin_needed(config: SandboxConfig, order: NewOrder | SandboxOrder, positi
     return required(config, spec, order.product, order.action, position_qty, quantity, reference)
 
 
-def _record_rejection(user_id: int, order: NewOrder, reason: str) -> SandboxOrder:
+def _record_rejection(user_id: int, order: OrderSpec, reason: str) -> SandboxOrder:
     return SandboxOrder.objects.create(
         user_id=user_id, order_id=make_id(), exchange=order.exchange, symbol=order.symbol, action=order.action,
         quantity=order.quantity, price_type=order.price_type, product=order.product, price=order.price,
@@ -205,7 +181,7 @@ def _fill_at_once(funds, placed: SandboxOrder, decision, config: SandboxConfig, 
     fill.write(new_order=placed)
 
 
-def _place_locked(user_id: int, order: NewOrder, config: SandboxConfig, spec: instruments.InstrumentSpec,
+def _place_locked(user_id: int, order: OrderSpec, config: SandboxConfig, spec: instruments.InstrumentSpec,
                   quote: prices.PriceQuote) -> SandboxOrder:
     """The checks and writes under the funds lock. A refusal leaves the block as a value, not an
     exception, so the block needs no savepoint when it joins the caller's transaction (the trading
@@ -246,15 +222,14 @@ def _place_locked(user_id: int, order: NewOrder, config: SandboxConfig, spec: in
     return placed
 
 
-def place_order(user_id: int, order: NewOrder, *, at: dt.datetime | None = None, squareoff: bool = False,
+def place_order(user_id: int, order: OrderSpec, *, at: dt.datetime | None = None, squareoff: bool = False,
                 looked_up: tuple | None = None) -> SandboxOrder:
     """Place an order in the user's sandbox. A MARKET order fills within the call; LIMIT and stop
     orders rest (OPEN / TRIGGER_PENDING) unless marketable. Raises OrderRejected with the reason."""
     at = at or now()
     config, spec, quote = looked_up or lookups(order.exchange, order.symbol)
     try:
-        _check_shape(order.exchange, order.action, order.quantity, order.price_type, order.product, order.price,
-                     order.trigger_price, spec.lot_size)
+        _check(order, spec)
         _check_instrument(spec, order.product)
         if not squareoff:
             _check_cutoff(order.exchange, order.product, config, at)
@@ -295,8 +270,8 @@ def modify_order(user_id: int, order_id: str, *, quantity: Decimal, price_type: 
         order = _locked_order(user_id, order_id)
         spec = instruments.spec(order.exchange, order.symbol)
         try:
-            _check_shape(order.exchange, order.action, quantity, price_type, order.product, price, trigger_price,
-                         spec.lot_size)
+            _check(OrderSpec(order.exchange, order.symbol, order.action, quantity, price_type, order.product,
+                             price=price, trigger_price=trigger_price), spec)
         except Rejection as exc:
             raise OrderRejected(str(exc)) from None
         if quantity <= order.filled_quantity:

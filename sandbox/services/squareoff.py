@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from brokers.adapters.base import BrokerError
+from brokers.adapters.base import BrokerError, OrderSpec
 from sandbox.models import GROUP_EXCHANGES, RESTING, Action, PriceType, Product, SandboxOrder, SandboxPosition
 from sandbox.services.money import ist_date, now
-from sandbox.services.orders import NewOrder, cancel_order, place_order
+from sandbox.services.orders import cancel_order, place_order
 
 log = logging.getLogger(__name__)
 STRATEGY = "sandbox square-off"
@@ -73,8 +73,8 @@ def square_off_group(group: str, *, at: dt.datetime | None = None, batch: int = 
             break
         for position in positions:
             action = Action.SELL if position.quantity > 0 else Action.BUY
-            order = NewOrder(position.exchange, position.symbol, action, abs(position.quantity), PriceType.MARKET,
-                             Product.MIS, strategy=STRATEGY)
+            order = OrderSpec(position.exchange, position.symbol, action, abs(position.quantity), PriceType.MARKET,
+                              Product.MIS, strategy=STRATEGY)
             try:
                 place_order(position.user_id, order, at=at, squareoff=True)
                 result.closed += 1

@@ -1,5 +1,5 @@
 """Viewsets of the strategies' part of the /api/ resource API (under /api/strategies/). Thin: scoping and
-errors come from trading.resource_api.base, rules from strategies.services.
+errors come from core.resource_api.base, rules from strategies.services.
 
 Who sees what: a strategy, its symbols, signals and performance are its owner's. A deployment is seen by
 the user whose account it trades (a subscriber to an operator's house strategy sees their own
@@ -15,9 +15,9 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from trading.resource_api.base import ScopedViewSet
-from trading.resource_api.pagination import IdCursorPagination, OrderedPageNumberPagination
 
+from core.resource_api.base import ScopedViewSet
+from core.resource_api.pagination import IdCursorPagination, OrderedPageNumberPagination
 from strategies.models import (
     Deployment,
     RiskEvent,

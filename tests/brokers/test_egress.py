@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from brokers.adapters.base import OrderRequest
+from brokers.adapters.base import OrderSpec
 from brokers.adapters.egress import Egress, egress_problems
 from brokers.models import TradingAccount
 from brokers.services import accounts as services
@@ -34,8 +34,8 @@ def on(upstream: LoopbackUpstream, user, key: str, **egress) -> TradingAccount:
     return TradingAccountFactory(user=user, credentials={"host_url": upstream.url, "api_key": key}, **egress)
 
 
-def buy() -> OrderRequest:
-    return OrderRequest(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1"))
+def buy() -> OrderSpec:
+    return OrderSpec(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1"))
 
 
 def test_each_accounts_orders_and_checks_leave_from_its_own_source_address(trader, other_trader, upstream):

@@ -13,10 +13,9 @@ from brokers.adapters.base import (
     AdapterContext,
     BrokerError,
     BrokerUnavailable,
-    ModifyRequest,
     OrderNotFound,
     OrderRejected,
-    OrderRequest,
+    OrderSpec,
 )
 from brokers.adapters.openalgo import OpenAlgoAdapter, client_for
 
@@ -42,7 +41,7 @@ def ok(**body) -> httpx.Response:
 
 def test_place_order_posts_openalgo_json_with_the_apikey_and_exact_numbers():
     adapter, seen = adapter_with(lambda path, body: ok(orderid="250101000000123"))
-    result = adapter.place_order(OrderRequest(exchange="NSE", symbol="SBIN", action="buy", quantity=Decimal("10"),
+    result = adapter.place_order(OrderSpec(exchange="NSE", symbol="SBIN", action="buy", quantity=Decimal("10"),
                                               price_type="LIMIT", product="CNC", price=Decimal("812.55")))
     assert result.broker_order_id == "250101000000123"
     assert result.status == "OPEN"
@@ -55,7 +54,7 @@ def test_place_order_posts_openalgo_json_with_the_apikey_and_exact_numbers():
 
 def test_modify_and_cancel_send_the_order_id():
     adapter, seen = adapter_with(lambda path, body: ok(orderid=body["orderid"]))
-    adapter.modify_order(ModifyRequest(order_id="42", exchange="NSE", symbol="SBIN", action="BUY",
+    adapter.modify_order(OrderSpec(order_id="42", exchange="NSE", symbol="SBIN", action="BUY",
                                        quantity=Decimal("5"), price_type="LIMIT", product="MIS",
                                        price=Decimal("800"), strategy="mine"))
     result = adapter.cancel_order("42")
@@ -143,7 +142,7 @@ def test_order_errors_are_permanent_rejections_with_the_servers_message():
     adapter, _ = adapter_with(lambda path, body: httpx.Response(
         400, json={"status": "error", "message": "Quantity must be a positive number"}))
     with pytest.raises(OrderRejected) as info:
-        adapter.place_order(OrderRequest(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1")))
+        adapter.place_order(OrderSpec(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1")))
     assert info.value.permanent
     assert info.value.message == "Quantity must be a positive number"
 
@@ -163,7 +162,7 @@ def test_a_status_error_with_http_200_is_a_rejection():
     adapter, _ = adapter_with(lambda path, body: ok() if path != "placeorder" else httpx.Response(
         200, json={"status": "error", "message": "RMS: margin exceeds"}))
     with pytest.raises(OrderRejected, match="RMS: margin exceeds"):
-        adapter.place_order(OrderRequest(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1")))
+        adapter.place_order(OrderSpec(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1")))
 
 
 def test_unknown_orders_raise_order_not_found():
@@ -183,7 +182,7 @@ def test_unknown_orders_raise_order_not_found():
 def test_server_faults_are_transient(response):
     adapter, _ = adapter_with(lambda path, body: response)
     with pytest.raises(BrokerUnavailable) as info:
-        adapter.place_order(OrderRequest(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1")))
+        adapter.place_order(OrderSpec(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1")))
     assert info.value.permanent is False
 
 
@@ -197,7 +196,7 @@ def test_transport_failures_are_transient_and_say_whether_the_order_may_exist(er
 
     adapter, _ = adapter_with(handler)
     with pytest.raises(BrokerUnavailable) as info:
-        adapter.place_order(OrderRequest(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1")))
+        adapter.place_order(OrderSpec(exchange="NSE", symbol="SBIN", action="BUY", quantity=Decimal("1")))
     assert not info.value.permanent
     assert info.value.data["sent"] is sent
     assert ("may have reached the broker" in info.value.message) is sent

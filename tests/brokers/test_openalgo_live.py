@@ -8,10 +8,9 @@ import pytest
 from brokers.adapters.base import (
     BrokerError,
     BrokerUnavailable,
-    ModifyRequest,
     OrderNotFound,
     OrderRejected,
-    OrderRequest,
+    OrderSpec,
 )
 from brokers.adapters.openalgo import client_for
 from brokers.models import ConnectionStatus, TradingAccount
@@ -40,14 +39,14 @@ def adapter(account):
     return services.adapter_for(account)
 
 
-def buy(symbol: str = "SBIN", quantity: str = "10", **fields) -> OrderRequest:
-    return OrderRequest(exchange="NSE", symbol=symbol, action="BUY", quantity=Decimal(quantity), **fields)
+def buy(symbol: str = "SBIN", quantity: str = "10", **fields) -> OrderSpec:
+    return OrderSpec(exchange="NSE", symbol=symbol, action="BUY", quantity=Decimal(quantity), **fields)
 
 
 def test_an_order_round_trip_over_http(adapter):
     filled = adapter.place_order(buy())
     resting = adapter.place_order(buy("INFY", "2", price_type="LIMIT", price=Decimal("1800.05")))
-    adapter.modify_order(ModifyRequest(order_id=resting.broker_order_id, exchange="NSE", symbol="INFY",
+    adapter.modify_order(OrderSpec(order_id=resting.broker_order_id, exchange="NSE", symbol="INFY",
                                        action="BUY", quantity=Decimal("3"), price_type="LIMIT", product="MIS",
                                        price=Decimal("1799.95")))
     status = adapter.order_status(resting.broker_order_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from brokers.adapters.base import AdapterContext, OrderRequest
+from brokers.adapters.base import AdapterContext, OrderSpec
 from sandbox.adapter import SandboxAdapter
 from sandbox.services.funds import check_invariant
 from sandbox.services.money import IST
@@ -37,7 +37,7 @@ class Sandbox:
 
     def place(self, symbol: str = "SBIN", action: str = "BUY", quantity: int | str = 1, *, exchange: str = "NSE",
               price_type: str = "MARKET", product: str = "MIS", price: str | int = 0, trigger: str | int = 0):
-        result = self.adapter.place_order(OrderRequest(
+        result = self.adapter.place_order(OrderSpec(
             exchange=exchange, symbol=symbol, action=action, quantity=Decimal(str(quantity)), price_type=price_type,
             product=product, price=Decimal(str(price)), trigger_price=Decimal(str(trigger))))
         self.check()

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 from django.db import connection
 
-from brokers.adapters.base import AdapterContext, OrderRejected, OrderRequest
+from brokers.adapters.base import AdapterContext, OrderRejected, OrderSpec
 from sandbox.adapter import SandboxAdapter
 from sandbox.models import OrderStatus, SandboxOrder
 from sandbox.services.funds import check_invariant, get_funds
@@ -44,7 +44,7 @@ def test_fifty_concurrent_orders_never_overdraw(sbin):
     adapter = SandboxAdapter(AdapterContext(user_id=user.pk))
     get_funds(user.pk)  # opened beforehand: the race is on the funds row, not on creating it
     # Each needs 3,00,000 (CNC, paid in full): the one crore covers 33 of the 50.
-    order = OrderRequest(exchange="NSE", symbol="SBIN", action="BUY", quantity=D("300"), product="CNC")
+    order = OrderSpec(exchange="NSE", symbol="SBIN", action="BUY", quantity=D("300"), product="CNC")
     outcomes = _run_all([lambda: adapter.place_order(order)] * 50)
 
     filled = [o for o in outcomes if not isinstance(o, Exception)]
@@ -63,14 +63,14 @@ def test_orders_cancels_and_matching_at_once_keep_the_ledger(sbin):
     user = UserFactory()
     set_price("NSE", "SBIN", D("1000"))
     adapter = SandboxAdapter(AdapterContext(user_id=user.pk))
-    resting = [adapter.place_order(OrderRequest(exchange="NSE", symbol="SBIN", action="BUY", quantity=D("10"),
+    resting = [adapter.place_order(OrderSpec(exchange="NSE", symbol="SBIN", action="BUY", quantity=D("10"),
                                                 price_type="LIMIT", price=D(990 - i)))
                for i in range(20)]
     jobs = []
     for i in range(30):
         action = "BUY" if i % 2 else "SELL"
         jobs.append(lambda a=action: adapter.place_order(
-            OrderRequest(exchange="NSE", symbol="SBIN", action=a, quantity=D("7"))))
+            OrderSpec(exchange="NSE", symbol="SBIN", action=a, quantity=D("7"))))
     for r in resting[:10]:
         jobs.append(lambda oid=r.broker_order_id: adapter.cancel_order(oid))
     for p in ("995", "985", "975", "970", "1000", "980", "972", "990", "1001", "971"):

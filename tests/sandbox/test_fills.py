@@ -123,11 +123,11 @@ def test_a_stop_already_through_its_trigger_when_placed_fills_at_once(sandbox):
 
 
 def test_a_modified_trigger_keeps_the_stop_pending_until_it_is_reached(sandbox):
-    from brokers.adapters.base import ModifyRequest
+    from brokers.adapters.base import OrderSpec
 
     price("SBIN", "800")
     result = sandbox.place("SBIN", "SELL", 2, price_type="SL-M", trigger="790")
-    sandbox.adapter.modify_order(ModifyRequest(order_id=result.broker_order_id, exchange="NSE", symbol="SBIN",
+    sandbox.adapter.modify_order(OrderSpec(order_id=result.broker_order_id, exchange="NSE", symbol="SBIN",
                                                action="SELL", quantity=D("2"), price_type="SL-M", product="MIS",
                                                trigger_price=D("780")))
     sandbox.check()
@@ -145,11 +145,11 @@ def test_a_market_fill_costs_three_statements_on_postgresql(sandbox, action, dja
     and COMMIT on its own (the block joins a caller's transaction without a savepoint)."""
     from django.db import connection
 
-    from brokers.adapters.base import OrderRequest
+    from brokers.adapters.base import OrderSpec
 
     price("SBIN", "812.50", bid="812.45", ask="812.60")
     sandbox.place("SBIN", "BUY", 10)  # the position exists; the caches are warm
-    order = OrderRequest(exchange="NSE", symbol="SBIN", action=action, quantity=D(2), price_type="MARKET",
+    order = OrderSpec(exchange="NSE", symbol="SBIN", action=action, quantity=D(2), price_type="MARKET",
                          product="MIS")
     with django_assert_max_num_queries(3 if connection.vendor == "postgresql" else 7):
         assert sandbox.adapter.place_order(order).status == OrderStatus.COMPLETE
@@ -175,12 +175,12 @@ def test_a_resting_order_fills_in_a_sweep_without_a_savepoint(sandbox, django_as
 def test_an_order_fills_at_the_quote_its_risk_check_read_and_only_that_order(sandbox):
     """quotes() (the pipeline's risk check) and the next order on the instrument share one read: the
     order fills at the price the check valued it at, and a later order reads afresh."""
-    from brokers.adapters.base import OrderRequest
+    from brokers.adapters.base import OrderSpec
 
     price("SBIN", "800", bid="799.95", ask="800.05")
     assert sandbox.adapter.quotes("NSE", "SBIN").ltp == D("800")
     price("SBIN", "900", bid="899.95", ask="900.05")
-    order = OrderRequest(exchange="NSE", symbol="SBIN", action="BUY", quantity=D(1), price_type="MARKET",
+    order = OrderSpec(exchange="NSE", symbol="SBIN", action="BUY", quantity=D(1), price_type="MARKET",
                          product="MIS")
     assert sandbox.adapter.place_order(order).average_price == D("800.05")
     assert sandbox.adapter.place_order(order).average_price == D("900.05")

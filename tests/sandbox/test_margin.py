@@ -99,21 +99,21 @@ def test_cancel_releases_the_blocked_margin(sandbox):
 
 
 def test_modify_recomputes_the_margin_and_refuses_what_funds_cannot_cover(sandbox):
-    from brokers.adapters.base import ModifyRequest, OrderRejected
+    from brokers.adapters.base import OrderRejected, OrderSpec
 
     price("SBIN", "1000")
     result = sandbox.place("SBIN", "BUY", 10, price_type="LIMIT", price="900", product="CNC")
     change = {"order_id": result.broker_order_id, "exchange": "NSE", "symbol": "SBIN", "action": "BUY",
               "price_type": "LIMIT", "product": "CNC"}
-    sandbox.adapter.modify_order(ModifyRequest(quantity=D("20"), price=D("950"), **change))
+    sandbox.adapter.modify_order(OrderSpec(quantity=D("20"), price=D("950"), **change))
     sandbox.check()
     assert used(sandbox) == D("19000.00")
     with pytest.raises(OrderRejected, match="Insufficient funds"):
-        sandbox.adapter.modify_order(ModifyRequest(quantity=D("20000"), price=D("950"), **change))
+        sandbox.adapter.modify_order(OrderSpec(quantity=D("20000"), price=D("950"), **change))
     sandbox.check()
     order = SandboxOrder.objects.get(order_id=result.broker_order_id)
     assert (order.quantity, order.price, order.margin_blocked) == (20, D("950"), D("19000.00"))
-    modified = sandbox.adapter.modify_order(ModifyRequest(quantity=D("20"), price=D("1000"), **change))
+    modified = sandbox.adapter.modify_order(OrderSpec(quantity=D("20"), price=D("1000"), **change))
     sandbox.check()
     assert modified.status == OrderStatus.COMPLETE  # now marketable: fills at the LTP
 

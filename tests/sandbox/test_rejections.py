@@ -40,7 +40,7 @@ def test_it_accepts_the_order_that_uses_exactly_the_available_funds(sandbox):
 def test_it_rejects_a_quantity_off_the_lot_size(sandbox):
     InstrumentFactory(exchange="NFO", symbol="NIFTY28NOV24FUT", instrument_type="FUT", lot_size=25)
     price("NIFTY28NOV24FUT", "24000", exchange="NFO")
-    _rejected(sandbox, "not a multiple of the lot size 25", symbol="NIFTY28NOV24FUT", exchange="NFO",
+    _rejected(sandbox, "quantity: must be a multiple of the lot size 25", symbol="NIFTY28NOV24FUT", exchange="NFO",
               quantity=30, product="NRML")
     assert sandbox.place("NIFTY28NOV24FUT", "BUY", 50, exchange="NFO", product="NRML").filled_quantity == 50
 
@@ -86,9 +86,9 @@ def test_it_rejects_an_order_without_a_price(sandbox):
 
 
 @pytest.mark.parametrize(("order", "message"), [
-    ({"price_type": "LIMIT", "price": 0}, "need a positive price"),
-    ({"price_type": "SL", "price": 100, "trigger": 0}, "need a positive trigger"),
-    ({"quantity": "1.5"}, "whole number"),
+    ({"price_type": "LIMIT", "price": 0}, r"price: is required \(greater than 0\) for LIMIT"),
+    ({"price_type": "SL", "price": 100, "trigger": 0}, "trigger_price: is required"),
+    ({"quantity": "1.5"}, "quantity: must be a whole number"),
 ])
 def test_it_rejects_malformed_orders(sandbox, order, message):
     price("SBIN", "100")
@@ -102,4 +102,4 @@ def test_it_rejects_delivery_of_derivatives_and_orders_on_indices(sandbox):
     price("NIFTY", "24000", exchange="NSE_INDEX")
     _rejected(sandbox, "CNC \\(delivery\\) is for cash-segment", symbol="NIFTY28NOV24FUT", exchange="NFO",
               quantity=25, product="CNC")
-    _rejected(sandbox, "is an index", symbol="NIFTY", exchange="NSE_INDEX", quantity=1)
+    _rejected(sandbox, "indices and cannot be traded", symbol="NIFTY", exchange="NSE_INDEX", quantity=1)

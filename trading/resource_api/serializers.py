@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from brokers.models import Exchange, TradingAccount
+from brokers.models import Exchange
 from trading.models import Action, Holding, Order, PendingOrder, Position, PriceType, Product, Trade
 
 
@@ -36,9 +36,9 @@ class OrderSerializer(BookSerializer):
 
 
 class OrderCreateSerializer(serializers.Serializer):
-    """An order for the pipeline (validate -> risk -> route -> record). `account_id` picks one of the
-    user's trading accounts; without it the primary account takes the order (the sandbox in analyze
-    mode). The pipeline checks symbol, lot and tick size; this only checks types and choices."""
+    """The create request's shape, for the OpenAPI schema only: the body is parsed by the one order
+    parser (views.parse_resource_order), never by this. `account_id` picks one of the user's trading
+    accounts; without it the primary account takes the order (the sandbox in analyze mode)."""
 
     account_id = serializers.IntegerField(required=False, allow_null=True)
     # OpenAlgo requires a strategy tag; orders of the resource API are tagged "api" unless named.
@@ -55,14 +55,6 @@ class OrderCreateSerializer(serializers.Serializer):
     disclosed_quantity = serializers.DecimalField(max_digits=18, decimal_places=6, min_value=Decimal("0"),
                                                   default=Decimal("0"))
     client_order_id = serializers.CharField(max_length=64, required=False, allow_null=True, default=None)
-
-    def validate_account_id(self, value: int | None) -> TradingAccount | None:
-        if value is None:
-            return None
-        account = TradingAccount.objects.for_user(self.context["request"].user).active().filter(pk=value).first()
-        if account is None:  # another user's account is as unknown as a missing one
-            raise serializers.ValidationError("no such active trading account.")
-        return account
 
 
 class TradeSerializer(BookSerializer):

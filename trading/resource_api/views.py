@@ -2,6 +2,8 @@
 rules live in the services they call (brokers.services.accounts, trading.services.*)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from django_filters.rest_framework import DjangoFilterBackend
@@ -12,14 +14,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Capability
+from brokers.adapters.base import OrderSpec
+from brokers.models import TradingAccount
 from core.resource_api.base import ScopedViewSet
 from core.resource_api.pagination import IdCursorPagination, OrderedPageNumberPagination
 from trading.models import Holding, Order, OrderSource, PendingApiType, PendingOrder, Position, Trade
 from trading.resource_api import filters, serializers
 from trading.services import pending as action_center
-from trading.services import pipeline
-from trading.services.errors import ErrorKind, TradingError
-from trading.services.validation import parse_order
+from trading.services import pipeline, validation
+from trading.services.errors import ErrorKind, InvalidOrder, TradingError
 
 
 class Conflict(TradingError):
@@ -41,15 +44,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         202: OpenApiResponse(serializers.PendingOrderSerializer, description="Queued for approval (semi-auto key)"),
     })
     def create(self, request: Request) -> Response:
-        incoming = serializers.OrderCreateSerializer(data=request.data, context=self.get_serializer_context())
-        incoming.is_valid(raise_exception=True)
-        payload = openalgo_payload(incoming.validated_data)
+        spec = parse_resource_order(request.user, request.data)
         key = request.auth
         api_key_id = getattr(key, "key_id", None)
         if getattr(key, "semi_auto", False):
-            queued = action_center.queue(request.user, PendingApiType.PLACE, payload, api_key_id=api_key_id)
+            queued = action_center.queue(request.user, PendingApiType.PLACE, spec.payload(), api_key_id=api_key_id)
             return Response(serializers.PendingOrderSerializer(queued).data, status=status.HTTP_202_ACCEPTED)
-        order = pipeline.place(request.user, parse_order(payload), source=OrderSource.API, api_key_id=api_key_id)
+        order = pipeline.place(request.user, spec, source=OrderSource.API, api_key_id=api_key_id)
         return Response(self.get_serializer(order).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: serializers.OrderSerializer})
@@ -63,19 +64,26 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         return Response(self.get_serializer(order).data)
 
 
-def openalgo_payload(data: dict[str, Any]) -> dict[str, Any]:
-    """The create request in OpenAlgo's field names, so the pipeline validates it as /api/v1/ would."""
-    payload = {
-        "strategy": data["strategy"], "exchange": data["exchange"], "symbol": data["symbol"].upper(),
-        "action": data["action"], "quantity": str(data["quantity"]), "pricetype": data["price_type"],
-        "product": data["product"], "price": str(data["price"]), "trigger_price": str(data["trigger_price"]),
-        "disclosed_quantity": str(data["disclosed_quantity"]),
-    }
-    if data.get("client_order_id"):
-        payload["client_order_id"] = data["client_order_id"]
-    if data.get("account_id") is not None:
-        payload["account"] = data["account_id"].name
-    return payload
+#: The resource API's own names for OpenAlgo's order fields (the parser reads and names them so).
+RESOURCE_NAMES = {"pricetype": "price_type"}
+
+
+def parse_resource_order(user: Any, data: Any) -> OrderSpec:
+    """The create request, parsed by the one order parser in the resource API's field names (never
+    turned into strings and parsed again). `account_id` picks one of the user's active accounts;
+    `strategy` defaults to "api"."""
+    if not isinstance(data, Mapping):
+        raise InvalidOrder("body: must be a JSON object.")
+    strategy = validation.text(data, "strategy", required=False, default="api", max_length=100)
+    given = data.get("account_id") not in (None, "")
+    account_id = validation.integer(data, "account_id", minimum=1, maximum=2**63 - 1) if given else None
+    spec = validation.parse_order(data, strategy=strategy, names=RESOURCE_NAMES)
+    if account_id is None:
+        return spec
+    account = TradingAccount.objects.for_user(user).active().filter(pk=account_id).first()
+    if account is None:  # another user's account is as unknown as a missing one
+        raise InvalidOrder("account_id: no such active trading account.")
+    return replace(spec, account_name=account.name)
 
 
 class TradeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

@@ -1,4 +1,9 @@
-"""The order pipeline: parse -> route -> check risk under the user's lock -> send -> record.
+"""The order pipeline: parse -> authorize -> check risk under the user's lock -> route -> record.
+
+Entry points (docs/order-pipeline.md, "Reading one order through the code"): a request body goes to
+trading.services.handlers.run(api_type, user, payload, *, source=..., api_key_id=..., ...), which parses
+it (trading.services.validation, into brokers' OrderSpec) and calls place(user, spec, **kw) here; the
+views and the action center have authorized it before (a semi-auto key's request waits for a person).
 
 place_all() reads down the stages of one order (or of a split's children, checked as one):
 
@@ -29,7 +34,7 @@ from typing import Any
 from django.db import transaction
 
 from brokers.adapters import base as broker
-from brokers.adapters.base import BrokerAdapter, ModifyRequest, OrderInfo
+from brokers.adapters.base import BrokerAdapter, OrderInfo, OrderSpec
 from brokers.services import health
 from brokers.services.accounts import adapter_for
 from trading.models import EventLevel, Order, OrderSource, OrderStatus
@@ -44,7 +49,6 @@ from trading.services.errors import (
     from_broker,
 )
 from trading.services.routing import Route, adapter_for_user, sandbox_adapter
-from trading.services.validation import OrderSpec
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +133,7 @@ def place_all(user: Any, specs: list[OrderSpec], *, source: str = OrderSource.AP
         return [answer(refuse(user, head, str(refusal), t0, checked.events))]
     if adapter.runs_in_database:
         for spec in specs:
-            adapter.prepare(spec.request())
+            adapter.prepare(spec)
     # 3. Under the user's lock: the checks of the user's state, then the rows that change it (PENDING
     # orders for a remote broker; an in-database broker's fills, whole).
     counted, refused, repeat = 0, None, False
@@ -203,7 +207,7 @@ def fill_in_database(order: Order, spec: OrderSpec, adapter: BrokerAdapter,
     the broker's writes, the order row with its events and a live account's fill are one commit."""
     t_broker = perf_counter()
     try:
-        result = adapter.place_order(spec.request())
+        result = adapter.place_order(spec)
     except broker.OrderRejected as exc:  # the broker keeps its rejected order: so do we
         result = None
         order.status, order.rejection_reason = OrderStatus.REJECTED, f"Rejected by the broker: {exc.message}"
@@ -233,7 +237,7 @@ def send(order: Order, spec: OrderSpec, adapter: BrokerAdapter, events: list, t0
     events = list(events)
     t_broker = perf_counter()
     try:
-        result = adapter.place_order(replace(spec.request(), reference=reconcile.reference(order)))
+        result = adapter.place_order(replace(spec, reference=reconcile.reference(order)))
     except broker.OrderRejected as exc:
         fail(order, f"Rejected by the broker: {exc.message}", t0, t_broker, events)
         if exc.data.get("session_expired") and order.account_id:
@@ -348,7 +352,7 @@ def cancel(user: Any, orderid: str, *, route: Route | None = None) -> str:
     return orderid
 
 
-def modify(user: Any, change: ModifyRequest) -> str:
+def modify(user: Any, change: OrderSpec) -> str:
     order = find_order(user, change.order_id)
     adapter = route_for(user, order).adapter
     result = _broker_call(lambda: adapter.modify_order(change), change.order_id)

@@ -33,9 +33,8 @@ from django.utils import timezone
 
 from accounts.models import RiskSettings
 from accounts.services.risk import cached_risk_settings, get_risk_settings, risk_settings_cache_key
-from brokers.adapters.base import BrokerAdapter, BrokerError
+from brokers.adapters.base import BrokerAdapter, BrokerError, OrderSpec
 from trading.models import OPEN_STATUSES, Action, EventLevel, Order, OrderStatus, Position, PositionHistory, PriceType
-from trading.services.validation import OrderSpec
 
 ZERO = Decimal("0")
 #: Orders that may still add to a position: open ones, and those whose broker answer was lost (they may

@@ -11,11 +11,11 @@ from decimal import Decimal
 from time import perf_counter
 from typing import Any
 
+from brokers.adapters.base import OrderSpec
 from trading.models import Action, EventLevel, Order, OrderKind, OrderSource, OrderStatus, PriceType
 from trading.services import pipeline, records
 from trading.services.errors import TradingError
 from trading.services.routing import Route, adapter_for_user
-from trading.services.validation import OrderSpec
 
 ZERO = Decimal("0")
 log = logging.getLogger(__name__)

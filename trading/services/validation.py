@@ -1,17 +1,19 @@
-"""Validation of order requests: OpenAlgo's fields in, typed OrderSpec out, or InvalidOrder naming the field.
+"""The one parser of orders: a request's fields in, the one order type (brokers' OrderSpec) out, or
+InvalidOrder naming the field, with one message per kind of bad input.
 
-Plain functions over dicts, so the API, webhooks, strategies and the action center (which replays
-a stored payload) validate alike. Numbers may arrive as strings ("10", "812.5"). The instrument
+Every entry point parses here: /api/v1/ (placeorder and its smart, split and basket siblings, modify,
+margin's legs), /api/orders/ (its own field names, through `names`), the action center (which replays
+a stored payload), webhooks, and the sandbox (check_order(), for orders it is handed or builds). Plain
+functions over mappings; numbers may arrive as strings ("10", "812.5") or JSON numbers. The instrument
 master supplies the lot size and tick size; its look-up is cached by brokers.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
-from brokers.adapters.base import ModifyRequest, OrderRequest
+from brokers.adapters.base import OrderSpec
 from brokers.models import Exchange
 from brokers.services.instruments import get_instrument
 from trading.models import Action, PriceType, Product
@@ -29,53 +31,6 @@ MAX_BASKET_LEGS = 100
 INDEX_EXCHANGES = frozenset({Exchange.NSE_INDEX, Exchange.BSE_INDEX, Exchange.MCX_INDEX})
 NEEDS_PRICE = frozenset({PriceType.LIMIT, PriceType.SL})
 NEEDS_TRIGGER = frozenset({PriceType.SL, PriceType.SL_M})
-
-
-@dataclass(frozen=True)
-class OrderSpec:
-    """A validated order, before risk checks and routing."""
-
-    exchange: str
-    symbol: str
-    action: str
-    quantity: Decimal
-    price_type: str = PriceType.MARKET
-    product: str = Product.MIS
-    price: Decimal = ZERO
-    trigger_price: Decimal = ZERO
-    disclosed_quantity: Decimal = ZERO
-    strategy: str = ""
-    client_order_id: str | None = None
-    account_name: str | None = None
-    lot_size: int = 1
-    tick_size: Decimal = Decimal("0.01")
-
-    def request(self) -> OrderRequest:
-        return OrderRequest(
-            exchange=self.exchange, symbol=self.symbol, action=self.action, quantity=self.quantity,
-            price_type=self.price_type, product=self.product, price=self.price, trigger_price=self.trigger_price,
-            disclosed_quantity=self.disclosed_quantity, strategy=self.strategy,
-            client_order_id=self.client_order_id or "",
-        )
-
-    def with_quantity(self, quantity: Decimal, action: str | None = None, *, keep_id: bool = False) -> OrderSpec:
-        """The same order for another quantity (split children, smart deltas); the idempotency key is
-        kept only when the new order stands for the request itself."""
-        return replace(self, quantity=quantity, action=action or self.action,
-                       disclosed_quantity=min(self.disclosed_quantity, quantity),
-                       client_order_id=self.client_order_id if keep_id else None)
-
-    def payload(self) -> dict[str, Any]:
-        """OpenAlgo's field names, as JSON (for the action center and events)."""
-        data = {"exchange": self.exchange, "symbol": self.symbol, "action": self.action,
-                "quantity": str(self.quantity), "pricetype": self.price_type, "product": self.product,
-                "price": str(self.price), "trigger_price": str(self.trigger_price),
-                "disclosed_quantity": str(self.disclosed_quantity), "strategy": self.strategy}
-        if self.client_order_id:
-            data["client_order_id"] = self.client_order_id
-        if self.account_name:
-            data["account"] = self.account_name
-        return data
 
 
 # --- Field parsers: each raises InvalidOrder("<field>: <problem>") ------------------------------------
@@ -155,13 +110,71 @@ def _multiple(value: Decimal, step: Decimal) -> bool:
     return step <= 0 or value % step == 0
 
 
+def check_order(spec: OrderSpec, *, prefix: str = "", allow_zero_quantity: bool = False,
+                lot_size: int | None = None, tick_size: Decimal | None = None) -> None:
+    """The rules an order keeps whatever door it came in by; raises InvalidOrder naming the field.
+
+    The lot and tick size are the spec's (the parser's look-up) unless given (the sandbox's own)."""
+    _check_shape(spec, prefix, allow_zero_quantity)
+    _check_sizes(spec, prefix, spec.lot_size if lot_size is None else lot_size,
+                 spec.tick_size if tick_size is None else tick_size)
+
+
+def _check_shape(spec: OrderSpec, f: str, allow_zero_quantity: bool) -> None:
+    for name, value, allowed in (("exchange", spec.exchange, EXCHANGES), ("action", spec.action, ACTIONS),
+                                 ("pricetype", spec.price_type, PRICE_TYPES), ("product", spec.product, PRODUCTS)):
+        if value not in allowed:
+            raise _fail(f"{f}{name}", f"must be one of {', '.join(allowed)} (got {value!r}).")
+    quantity, exchange = spec.quantity, spec.exchange
+    if exchange in INDEX_EXCHANGES:
+        raise _fail(f"{f}exchange", f"{exchange} instruments are indices and cannot be traded.")
+    if quantity < 0 or (quantity == 0 and not allow_zero_quantity):
+        raise _fail(f"{f}quantity", "must be greater than 0.")
+    if exchange != Exchange.CRYPTO and quantity != quantity.to_integral_value():
+        raise _fail(f"{f}quantity", "must be a whole number.")
+    if spec.disclosed_quantity > quantity:
+        raise _fail(f"{f}disclosed_quantity", "must not exceed the quantity.")
+    if spec.price_type in NEEDS_PRICE and spec.price <= 0:
+        raise _fail(f"{f}price", f"is required (greater than 0) for {spec.price_type} orders.")
+    if spec.price_type in NEEDS_TRIGGER and spec.trigger_price <= 0:
+        raise _fail(f"{f}trigger_price", f"is required (greater than 0) for {spec.price_type} orders.")
+
+
+def _check_sizes(spec: OrderSpec, f: str, lot_size: int, tick_size: Decimal) -> None:
+    lot, tick = Decimal(lot_size), Decimal(tick_size)
+    # CRYPTO trades fractions; the master's whole-number lot size applies to every other exchange.
+    if spec.exchange != Exchange.CRYPTO and not _multiple(spec.quantity, lot):
+        raise _fail(f"{f}quantity", f"must be a multiple of the lot size {lot} of {spec.symbol}.")
+    for name, value in (("price", spec.price), ("trigger_price", spec.trigger_price)):
+        if value > 0 and not _multiple(value, tick):
+            raise _fail(f"{f}{name}", f"must be a multiple of the tick size {tick.normalize()} of {spec.symbol}.")
+
+
 def parse_order(data: Mapping, *, prefix: str = "", allow_zero_quantity: bool = False,
-                strategy: str | None = None, read_ahead: Mapping | None = None) -> OrderSpec:
-    """Validate one order in OpenAlgo's fields. `prefix` names the field path ("orders[2].");
-    `read_ahead` holds cache entries already read (brokers.services.instruments.cache_keys)."""
+                strategy: str | None = None, read_ahead: Mapping | None = None,
+                names: Mapping[str, str] | None = None) -> OrderSpec:
+    """Parse one order in OpenAlgo's fields, or an API's own through `names` (OpenAlgo's name -> the
+    API's: {"pricetype": "price_type"} reads and names the field `price_type`). `prefix` names the field
+    path ("orders[2]."); `read_ahead` holds cache entries already read (brokers.services.instruments.cache_keys)."""
+    if not names:
+        return _parse_order(data, prefix, allow_zero_quantity, strategy, read_ahead)
+    try:
+        if isinstance(data, Mapping):
+            data = {k: v for k, v in data.items() if k not in names} | {
+                canonical: data[own] for canonical, own in names.items() if own in data}
+        return _parse_order(data, prefix, allow_zero_quantity, strategy, read_ahead)
+    except InvalidOrder as exc:  # name the field as the caller's API does
+        field, sep, problem = exc.message.partition(": ")
+        path, dot, name = field.rpartition(".")
+        if sep and name in names:
+            raise InvalidOrder(f"{path}{dot}{names[name]}: {problem}") from None
+        raise
+
+
+def _parse_order(data: Mapping, f: str, allow_zero_quantity: bool, strategy: str | None,
+                 read_ahead: Mapping | None) -> OrderSpec:
     if not isinstance(data, Mapping):
-        raise InvalidOrder(f"{prefix.rstrip('.') or 'body'}: must be a JSON object.")
-    f = prefix
+        raise InvalidOrder(f"{f.rstrip('.') or 'body'}: must be a JSON object.")
     if strategy is None:
         strategy = text(data, "strategy", max_length=100)
     exchange = _call(choice, data, f, "exchange", EXCHANGES)
@@ -175,33 +188,15 @@ def parse_order(data: Mapping, *, prefix: str = "", allow_zero_quantity: bool = 
     disclosed = _call(number, data, f, "disclosed_quantity", required=False)
     client_order_id = _call(text, data, f, "client_order_id", required=False, max_length=64) or None
     account_name = _call(text, data, f, "account", required=False, max_length=64) or None
-
-    if exchange in INDEX_EXCHANGES:
-        raise _fail(f"{f}exchange", f"{exchange} instruments are indices and cannot be traded.")
-    if quantity == 0 and not allow_zero_quantity:
-        raise _fail(f"{f}quantity", "must be greater than 0.")
-    if exchange != Exchange.CRYPTO and quantity != quantity.to_integral_value():
-        raise _fail(f"{f}quantity", "must be a whole number.")
-    if disclosed > quantity:
-        raise _fail(f"{f}disclosed_quantity", "must not exceed the quantity.")
-    if price_type in NEEDS_PRICE and price <= 0:
-        raise _fail(f"{f}price", f"is required (greater than 0) for {price_type} orders.")
-    if price_type in NEEDS_TRIGGER and trigger <= 0:
-        raise _fail(f"{f}trigger_price", f"is required (greater than 0) for {price_type} orders.")
-
-    instrument = _instrument(exchange, symbol, f, read_ahead)
-    lot, tick = int(instrument.lot_size or 1), Decimal(instrument.tick_size or 0)
-    # CRYPTO trades fractions; the master's whole-number lot size applies to every other exchange.
-    if exchange != Exchange.CRYPTO and not _multiple(quantity, Decimal(lot)):
-        raise _fail(f"{f}quantity", f"must be a multiple of the lot size {lot} of {symbol}.")
-    for name, value in (("price", price), ("trigger_price", trigger)):
-        if value > 0 and not _multiple(value, tick):
-            raise _fail(f"{f}{name}", f"must be a multiple of the tick size {tick.normalize()} of {symbol}.")
-    return OrderSpec(
+    spec = OrderSpec(
         exchange=exchange, symbol=symbol, action=action, quantity=quantity, price_type=price_type, product=product,
         price=price, trigger_price=trigger, disclosed_quantity=disclosed, strategy=strategy,
-        client_order_id=client_order_id, account_name=account_name, lot_size=lot, tick_size=tick,
-    )
+        client_order_id=client_order_id, account_name=account_name)
+    _check_shape(spec, f, allow_zero_quantity)  # before the look-up: a bad shape costs no cache read
+    instrument = _instrument(exchange, symbol, f, read_ahead)
+    spec = replace(spec, lot_size=int(instrument.lot_size or 1), tick_size=Decimal(instrument.tick_size or 0))
+    _check_sizes(spec, f, spec.lot_size, spec.tick_size)
+    return spec
 
 
 def _call(parser, data: Mapping, prefix: str, field: str, *args, **kwargs):
@@ -257,24 +252,10 @@ def parse_basket(data: Mapping) -> list[OrderSpec]:
     return specs
 
 
-def parse_modify(data: Mapping) -> ModifyRequest:
-    """modifyorder: every field is required, as in OpenAlgo."""
+def parse_modify(data: Mapping) -> OrderSpec:
+    """modifyorder: every field is required, as in OpenAlgo; the spec carries the order's id."""
     for field in ("exchange", "symbol", "action", "product", "pricetype", "price", "quantity",
                   "disclosed_quantity", "trigger_price"):
         if data.get(field) is None or data.get(field) == "":
             raise _fail(field, "this field is required.")
-    spec = parse_order(data)
-    return ModifyRequest(
-        order_id=order_id(data), exchange=spec.exchange, symbol=spec.symbol, action=spec.action,
-        quantity=spec.quantity, price_type=spec.price_type, product=spec.product, price=spec.price,
-        trigger_price=spec.trigger_price, disclosed_quantity=spec.disclosed_quantity, strategy=spec.strategy,
-    )
-
-
-def spec_from_payload(payload: Mapping) -> OrderSpec:
-    """Rebuild a stored OrderSpec (action center) by validating it again: the instrument may have changed."""
-    return parse_order(payload)
-
-
-def spec_dict(spec: OrderSpec) -> dict[str, Any]:
-    return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(spec).items()}
+    return replace(parse_order(data), order_id=order_id(data))
