@@ -19,6 +19,7 @@ from django.db.models import F, Model
 from analytics import bans
 from analytics.models import ApiLog, InvalidKeyTracker, NotFoundTracker, SystemLog, TrafficLog
 from analytics.routers import logs_db
+from core import sql
 from core.redaction import bound, redact_body, redact_path, redact_query, scrub_text
 
 TRACKERS = {"notfound": NotFoundTracker, "invalid_key": InvalidKeyTracker}
@@ -51,7 +52,7 @@ def insert(model: type[Model], rows: list[Model], db: str) -> None:
     if connection.vendor != "postgresql":
         model.objects.using(db).bulk_create(rows, batch_size=500)
         return
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    fields = [field for field in sql.concrete_fields(model) if not field.primary_key]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     with connection.cursor() as cursor, cursor.copy(
             f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
