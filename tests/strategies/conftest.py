@@ -37,6 +37,23 @@ def clock(monkeypatch):
     return state
 
 
+@pytest.fixture
+def seeded_calendar(db):
+    """The market calendar the trading migrations seed, put back if an earlier transactional test flushed
+    it (serialized_rollback cannot: the flush's post_migrate recreates content types under new ids, and
+    reloading the serialized rows then collides with them on PostgreSQL)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from trading.models import TradingHoursTemplate
+    from trading.services import calendar
+
+    if not TradingHoursTemplate.objects.exists():
+        import_module("trading.migrations.0002_calendar_seed").seed(apps, None)
+        calendar.invalidate_cache()
+
+
 @pytest.fixture(autouse=True)
 def _strategy_settings(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True

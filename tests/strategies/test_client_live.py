@@ -12,9 +12,8 @@ from strategies.models import Signal, SignalStatus, TradingMode
 from tests.strategies.factories import DeploymentFactory, StrategyFactory, StrategySymbolFactory
 from trading.models import Order
 
-# serialized_rollback: the migrations' rows (the market calendar) are back even after an earlier
-# transactional test flushed the database.
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.live]
+# seeded_calendar: an earlier transactional test may have flushed the migrations' market calendar.
+pytestmark = [pytest.mark.usefixtures("seeded_calendar"), pytest.mark.django_db(transaction=True), pytest.mark.live]
 
 
 def test_the_official_clients_strategyorder_places_through_the_webhook(live_server, market, clock):

@@ -22,10 +22,9 @@ from tests.trading.factories import TradingAccountFactory
 from trading.models import Order
 
 ROOT = Path(__file__).resolve().parents[2]
-# serialized_rollback: the migrations' rows (the market calendar) are back even after an earlier
-# transactional test flushed the database.
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.celery,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# seeded_calendar: an earlier transactional test may have flushed the migrations' market calendar.
+pytestmark = [pytest.mark.usefixtures("seeded_calendar"), pytest.mark.postgres, pytest.mark.redis, pytest.mark.celery,
+              pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
