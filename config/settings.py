@@ -463,20 +463,23 @@ FEED_HOST = env.str("FEED_HOST", default="127.0.0.1")
 FEED_PORT = env.int("FEED_PORT", default=8765)
 FEED_AUTH_TIMEOUT = env.float("FEED_AUTH_TIMEOUT", default=15.0)  # seconds to authenticate, else closed (4401)
 FEED_MAX_SYMBOLS_PER_CONNECTION = env.int("FEED_MAX_SYMBOLS_PER_CONNECTION", default=1000)  # OpenAlgo's limit
-FEED_MAX_CONNECTIONS_PER_KEY = env.int("FEED_MAX_CONNECTIONS_PER_KEY", default=10)  # per feed process
+FEED_MAX_CONNECTIONS_PER_KEY = env.int("FEED_MAX_CONNECTIONS_PER_KEY", default=10)  # across feed processes (cache)
+FEED_REAUTH_SECONDS = env.float("FEED_REAUTH_SECONDS", default=60.0)  # re-verify open connections' keys this often
 FEED_SEND_QUEUE = env.int("FEED_SEND_QUEUE", default=2000)  # messages waiting for one client before it is dropped
 # Without Redis, every process hands its price ticks and order changes to the feed process through this
 # Unix socket (the feed listens on it); with Redis they go through the channel layer below.
 FEED_SOCKET = env.str("FEED_SOCKET", default=str(VAR_DIR / "feed.sock"))
 FEED_UPSTREAM_RETRY_SECONDS = env.float("FEED_UPSTREAM_RETRY_SECONDS", default=10.0)  # re-try a failed upstream
 FEED_UPSTREAM_HEARTBEAT_SECONDS = env.float("FEED_UPSTREAM_HEARTBEAT_SECONDS", default=10.0)
-if (FEED_AUTH_TIMEOUT <= 0 or FEED_MAX_SYMBOLS_PER_CONNECTION < 1 or FEED_MAX_CONNECTIONS_PER_KEY < 1
-        or FEED_SEND_QUEUE < 10 or FEED_UPSTREAM_RETRY_SECONDS <= 0 or FEED_UPSTREAM_HEARTBEAT_SECONDS <= 0
+if (FEED_AUTH_TIMEOUT <= 0 or FEED_REAUTH_SECONDS <= 0 or FEED_MAX_SYMBOLS_PER_CONNECTION < 1
+        or FEED_MAX_CONNECTIONS_PER_KEY < 1 or FEED_SEND_QUEUE < 10 or FEED_UPSTREAM_RETRY_SECONDS <= 0
+        or FEED_UPSTREAM_HEARTBEAT_SECONDS <= 0
         or not 0 < FEED_PORT < 65536 or len(FEED_SOCKET.encode()) > 100):
     raise ImproperlyConfigured(
-        "Feed settings: FEED_AUTH_TIMEOUT, FEED_UPSTREAM_RETRY_SECONDS and FEED_UPSTREAM_HEARTBEAT_SECONDS must be "
-        "more than 0, FEED_MAX_SYMBOLS_PER_CONNECTION and FEED_MAX_CONNECTIONS_PER_KEY at least 1, FEED_SEND_QUEUE "
-        "at least 10, FEED_PORT a port number and FEED_SOCKET a path of at most 100 bytes.")
+        "Feed settings: FEED_AUTH_TIMEOUT, FEED_REAUTH_SECONDS, FEED_UPSTREAM_RETRY_SECONDS and "
+        "FEED_UPSTREAM_HEARTBEAT_SECONDS must be more than 0, FEED_MAX_SYMBOLS_PER_CONNECTION and "
+        "FEED_MAX_CONNECTIONS_PER_KEY at least 1, FEED_SEND_QUEUE at least 10, FEED_PORT a port number and "
+        "FEED_SOCKET a path of at most 100 bytes.")
 # Channels' layer on Redis (publish/subscribe: ticks are fanned out, never queued for absent readers).
 CHANNEL_LAYERS = {
     "default": {

@@ -17,12 +17,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.services import apikeys
-from feed import events, protocol, sources
+from feed import events, limits, protocol, sources
 from feed.hub import STORE, Hub
 from feed.protocol import MODES, ProtocolError
 
 log = logging.getLogger(__name__)
-CLOSE_AUTH = 4401  # OpenAlgo's: not authenticated in time
+CLOSE_AUTH = 4401  # OpenAlgo's: not authenticated in time (also: the key stopped verifying)
 CLOSE_POLICY = 1008  # a limit was passed (connections per key, a reader too slow for its queue)
 MAX_AUTH_FAILURES = 3
 
@@ -37,6 +37,9 @@ class FeedConsumer(AsyncWebsocketConsumer):
         self.user_id: int | None = None
         self.username = ""
         self.key_id: int | None = None
+        self.api_key = ""
+        self.recheck: asyncio.Task | None = None
+        self.released: asyncio.Task | None = None
         self.source, self.broker = STORE, "sandbox"
         self.subs: dict[tuple[str, str], set[int]] = {}
         self.count = 0  # (instrument, mode) pairs held, against FEED_MAX_SYMBOLS_PER_CONNECTION
@@ -53,7 +56,11 @@ class FeedConsumer(AsyncWebsocketConsumer):
             return
         self.deadline.cancel()
         self.writer.cancel()
+        if self.recheck is not None:
+            self.recheck.cancel()
         self._leave()
+        if self.released is not None:
+            await self.released
 
     # --- sending -------------------------------------------------------------------------------------
     def offer(self, text: str) -> bool:
@@ -109,10 +116,22 @@ class FeedConsumer(AsyncWebsocketConsumer):
         self._left = True
         self.hub.forget(self, list(self.subs))
         self.subs.clear()
-        if self.key_id is not None:
-            self.hub.connections_per_key[self.key_id] -= 1
-            if self.hub.connections_per_key[self.key_id] <= 0:
-                del self.hub.connections_per_key[self.key_id]
+        if self.key_id is not None:  # its place in the key's count across feed processes (feed.limits)
+            self.released = asyncio.get_running_loop().create_task(asyncio.to_thread(limits.give_back, self.key_id))
+
+    async def _recheck(self) -> None:
+        """Verify the key again every FEED_REAUTH_SECONDS: a key revoked or expired, or its user deactivated,
+        while the connection is open closes it (4401). Cheap: the verification is cached, and the cache entry
+        is dropped on any change of the key or its user (accounts.services.apikeys.forget/forget_user)."""
+        while True:
+            await asyncio.sleep(settings.FEED_REAUTH_SECONDS)
+            found = await database_sync_to_async(apikeys.verify_with_user)(self.api_key)
+            if found is None or found[1] is None:
+                log.info("feed: closing user %s's connection: its API key no longer verifies", self.user_id)
+                # _drop() leaves the hub at once: no order update or tick reaches it from here on.
+                self._drop(CLOSE_AUTH, "API key revoked or expired, or its user deactivated")
+                return
+            await asyncio.to_thread(limits.keep, self.key_id)
 
     # --- receiving -----------------------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -168,16 +187,20 @@ class FeedConsumer(AsyncWebsocketConsumer):
                 await self._close(CLOSE_AUTH, "auth timeout" if self.late else "authentication failed", flush=True)
             return
         verified, user = found
-        if self.hub.connections_per_key[verified.key_id] >= settings.FEED_MAX_CONNECTIONS_PER_KEY:
+        if not await asyncio.to_thread(limits.take, verified.key_id, settings.FEED_MAX_CONNECTIONS_PER_KEY):
             self.reply_error("CONNECTION_LIMIT", f"At most {settings.FEED_MAX_CONNECTIONS_PER_KEY} feed connections "
                                                  "per API key (FEED_MAX_CONNECTIONS_PER_KEY)")
             self.closing = True
             await self._close(CLOSE_POLICY, "too many connections for this API key", flush=True)
             return
+        self.key_id = verified.key_id  # counted from here on: _leave() gives its place back
+        if getattr(self, "_left", False):  # the connection went while the count was taken
+            await asyncio.to_thread(limits.give_back, verified.key_id)
+            return
         self.source, self.broker = await database_sync_to_async(sources.source_for)(user)
-        self.user_id, self.username, self.key_id = user.pk, user.get_username(), verified.key_id
-        self.hub.connections_per_key[verified.key_id] += 1
+        self.user_id, self.username, self.api_key = user.pk, user.get_username(), key
         self.deadline.cancel()
+        self.recheck = asyncio.get_running_loop().create_task(self._recheck())
         self.reply({"type": "auth", "status": "success", "message": "Authentication successful",
                     "broker": self.broker, "user_id": self.username,
                     "supported_features": {"ltp": True, "quote": True, "depth": True, "orders": True}})

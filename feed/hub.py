@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -33,7 +33,6 @@ class Hub:
         # (source, exchange, symbol) -> {client: modes it holds}: a tick's readers in one look-up.
         self.index: dict[tuple[str, str, str], dict[Client, set[int]]] = defaultdict(dict)
         self.order_readers: dict[int, set[Client]] = defaultdict(set)
-        self.connections_per_key: Counter[int] = Counter()
         self.upstreams = None  # feed.upstream.Upstreams, set by the application when it starts
         self.delivered = 0
         self._orders: asyncio.Queue[dict[str, Any]] | None = None

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from datetime import timedelta
 
 import pytest
 import websockets
+from django.utils import timezone
 
+from accounts.models import ApiKey
+from accounts.services import apikeys
+from feed import limits
 from sandbox.services.prices import set_price
-from tests.feed.conftest import Raw, orm
+from tests.feed.conftest import Raw, orm, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -173,6 +179,67 @@ def test_the_symbol_limit_and_the_connections_per_key_limit(feed, settings, owne
             assert closed.value.rcvd.code == 1008
 
     run(scenario())
+
+
+@pytest.mark.parametrize("how", ["revoked", "expired", "user deactivated"])
+def test_a_key_that_stops_verifying_closes_its_open_connection_with_4401(feed, settings, owner, how):
+    settings.FEED_REAUTH_SECONDS = 0.2
+
+    def spoil():
+        key = ApiKey.objects.get(user=owner.user)
+        if how == "revoked":
+            apikeys.revoke(key)
+        elif how == "expired":
+            apikeys.change(key, expires_at=timezone.now() - timedelta(seconds=1))
+        else:
+            owner.user.is_active = False
+            owner.user.save(update_fields=["is_active"])
+
+    async def scenario():
+        async with Raw(feed.url) as client:
+            await client.ask({"action": "authenticate", "api_key": owner.key})
+            await client.ask({"action": "subscribe_orders"})
+            await asyncio.sleep(0.5)  # re-checked and still good: the connection stays
+            assert (await client.ask({"action": "ping"}))["type"] == "pong"
+            [reader] = feed.hub.order_readers[owner.user.pk]
+            await orm(spoil)
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                await client.until(lambda m: False, timeout=3)
+            assert closed.value.rcvd.code == 4401
+            assert closed.value.rcvd.reason == "API key revoked or expired, or its user deactivated"
+            assert owner.user.pk not in feed.hub.order_readers  # no order update reaches it any more
+            assert not reader.offer("{}")
+
+    run(scenario())
+
+
+def test_the_connections_per_key_limit_holds_across_feed_processes(feed, settings, owner):
+    settings.FEED_MAX_CONNECTIONS_PER_KEY = 2
+    key_id = ApiKey.objects.get(user=owner.user).pk
+
+    async def scenario():
+        assert await asyncio.to_thread(limits.take, key_id, 2)  # another feed process holds one
+        async with Raw(feed.url) as first:
+            assert (await first.ask({"action": "authenticate", "api_key": owner.key}))["status"] == "success"
+            assert await asyncio.to_thread(limits.count, key_id) == 2
+            async with Raw(feed.url) as second:
+                refused = await second.ask({"action": "authenticate", "api_key": owner.key})
+                assert refused["code"] == "CONNECTION_LIMIT"
+        await asyncio.to_thread(wait_for, lambda: limits.count(key_id) == 1, 5, "the closed connection's release")
+        await asyncio.to_thread(limits.give_back, key_id)  # the other process's connection closes too
+        async with Raw(feed.url) as first, Raw(feed.url) as second:
+            for client in (first, second):
+                assert (await client.ask({"action": "authenticate", "api_key": owner.key}))["status"] == "success"
+
+    run(scenario())
+
+
+def test_a_crashed_processs_count_runs_out_with_its_ttl(monkeypatch):
+    monkeypatch.setattr(limits, "ttl", lambda: 1)  # FEED_REAUTH_SECONDS * 2 + 30 s in production
+    assert limits.take(7, 1)
+    assert not limits.take(7, 1)  # the process holding it dies: nobody gives it back or refreshes it
+    time.sleep(1.2)
+    assert limits.take(7, 1)
 
 
 def test_a_slow_reader_is_dropped_with_a_reason_and_the_others_keep_their_ticks(feed, settings, owner):
