@@ -480,7 +480,17 @@ if (FEED_AUTH_TIMEOUT <= 0 or FEED_REAUTH_SECONDS <= 0 or FEED_MAX_SYMBOLS_PER_C
         "FEED_UPSTREAM_HEARTBEAT_SECONDS must be more than 0, FEED_MAX_SYMBOLS_PER_CONNECTION and "
         "FEED_MAX_CONNECTIONS_PER_KEY at least 1, FEED_SEND_QUEUE at least 10, FEED_PORT a port number and "
         "FEED_SOCKET a path of at most 100 bytes.")
+
+
+def _redis_db(url: str) -> str:
+    """The database number of a Redis URL (redis://host:port/N, or ?db=N; 0 without one)."""
+    found = re.search(r"[?&]db=(\d+)", url) or re.match(r"rediss?://[^/?]*/(\d+)", url)
+    return found.group(1) if found else "0"
+
+
 # Channels' layer on Redis (publish/subscribe: ticks are fanned out, never queued for absent readers).
+# Redis's publish/subscribe ignores the database number, so the prefix carries it: deployments (or test
+# runs) sharing one Redis on different databases must not hear each other's ticks and order updates.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -488,6 +498,6 @@ CHANNEL_LAYERS = {
         # hangs it (no read timeout: the feed's subscription waits for messages as long as it takes).
         "CONFIG": {"hosts": [{"address": REDIS_URL,
                               "socket_connect_timeout": env.float("REDIS_TIMEOUT", default=2.0)}],
-                   "prefix": env.str("CACHE_KEY_PREFIX", default="algodesk") + ".feed"},
+                   "prefix": f'{env.str("CACHE_KEY_PREFIX", default="algodesk")}.feed.{_redis_db(REDIS_URL)}'},
     }
 } if REDIS_URL else {}

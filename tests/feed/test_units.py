@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 
 from feed import events, protocol
 from feed.protocol import ProtocolError
@@ -73,3 +77,14 @@ def test_an_order_updates_fields():
     assert payload["mode"] == "analyze"
     row.update(status="CANCELLED")
     assert events.order_payload(row, 42)["pending_quantity"] == 0
+
+
+def test_deployments_on_one_redis_but_different_databases_do_not_share_the_feed_channels():
+    # Redis's publish/subscribe ignores the database number: the channel layer's prefix must carry it.
+    code = "from django.conf import settings; print(settings.CHANNEL_LAYERS['default']['CONFIG']['prefix'])"
+    prefixes = []
+    for url in ("redis://127.0.0.1:6379/3", "redis://127.0.0.1:6379/4", "redis://127.0.0.1:6379?db=4"):
+        env = {**os.environ, "REDIS_URL": url, "CACHE_KEY_PREFIX": "desk"}
+        prefixes.append(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                       check=True, cwd=settings.BASE_DIR).stdout.strip())
+    assert prefixes == ["desk.feed.3", "desk.feed.4", "desk.feed.4"]
