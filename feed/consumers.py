@@ -60,7 +60,10 @@ class FeedConsumer(AsyncWebsocketConsumer):
             self.recheck.cancel()
         self._leave()
         if self.released is not None:
-            await self.released
+            try:
+                await self.released
+            except Exception:  # the cache is out: the count's TTL frees the place
+                log.exception("feed: could not release a connection of API key %s", self.key_id)
 
     # --- sending -------------------------------------------------------------------------------------
     def offer(self, text: str) -> bool:
@@ -125,13 +128,17 @@ class FeedConsumer(AsyncWebsocketConsumer):
         is dropped on any change of the key or its user (accounts.services.apikeys.forget/forget_user)."""
         while True:
             await asyncio.sleep(settings.FEED_REAUTH_SECONDS)
-            found = await database_sync_to_async(apikeys.verify_with_user)(self.api_key)
+            try:
+                found = await database_sync_to_async(apikeys.verify_with_user)(self.api_key)
+                await asyncio.to_thread(limits.keep, self.key_id)
+            except Exception:  # the cache or the database is out: keep the connection, try again next time
+                log.exception("feed: could not re-check user %s's API key", self.user_id)
+                continue
             if found is None or found[1] is None:
                 log.info("feed: closing user %s's connection: its API key no longer verifies", self.user_id)
                 # _drop() leaves the hub at once: no order update or tick reaches it from here on.
                 self._drop(CLOSE_AUTH, "API key revoked or expired, or its user deactivated")
                 return
-            await asyncio.to_thread(limits.keep, self.key_id)
 
     # --- receiving -----------------------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

@@ -213,6 +213,27 @@ def test_a_key_that_stops_verifying_closes_its_open_connection_with_4401(feed, s
     run(scenario())
 
 
+def test_a_re_check_that_cannot_reach_the_cache_keeps_the_connection(feed, settings, owner, monkeypatch):
+    settings.FEED_REAUTH_SECONDS = 0.1
+
+    def out(key, **kwargs):
+        raise ConnectionError("the cache is out")
+
+    async def scenario():
+        async with Raw(feed.url) as client:
+            await client.ask({"action": "authenticate", "api_key": owner.key})
+            monkeypatch.setattr(apikeys, "verify_with_user", out)
+            await asyncio.sleep(0.4)  # several re-checks fail: an outage is no reason to drop a client
+            assert (await client.ask({"action": "ping"}))["type"] == "pong"
+            monkeypatch.undo()
+            await orm(apikeys.revoke, await orm(ApiKey.objects.get, user=owner.user))
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                await client.until(lambda m: False, timeout=3)
+            assert closed.value.rcvd.code == 4401
+
+    run(scenario())
+
+
 def test_the_connections_per_key_limit_holds_across_feed_processes(feed, settings, owner):
     settings.FEED_MAX_CONNECTIONS_PER_KEY = 2
     key_id = ApiKey.objects.get(user=owner.user).pk
