@@ -62,7 +62,8 @@ def test_only_closed_days_are_rolled_and_once(seeded):
     today = pnl.today(now)
     assert today not in days
     assert pnl.today(now + dt.timedelta(minutes=10)) not in pnl_rollup.days_to_roll(now + dt.timedelta(minutes=10))
-    assert days[0] == today - dt.timedelta(days=1)  # the latest first
+    # the latest closed day first (for ROLL_DELAY after midnight, that is the day before yesterday)
+    assert days[0] == pnl.today(now - pnl_rollup.ROLL_DELAY) - dt.timedelta(days=1)
     assert "rolled" in roll_pnl_days.apply(kwargs={"limit": 400}).get()
     assert pnl_rollup.days_to_roll(now) == []
 
