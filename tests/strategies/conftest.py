@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,11 +38,12 @@ def clock(monkeypatch):
     return state
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def seeded_calendar(db):
-    """The market calendar the trading migrations seed, put back if an earlier transactional test flushed
-    it (serialized_rollback cannot: the flush's post_migrate recreates content types under new ids, and
-    reloading the serialized rows then collides with them on PostgreSQL)."""
+    """The market calendar the trading migrations seed, put back if an earlier transactional test (of any
+    app) flushed it: strategies' windows and orders read it, so without it every entry is refused as
+    "market closed" in a full run. (serialized_rollback cannot do it: the flush's post_migrate recreates
+    content types under new ids, and reloading the serialized rows then collides with them.)"""
     from importlib import import_module
 
     from django.apps import apps
@@ -56,8 +58,23 @@ def seeded_calendar(db):
 
 @pytest.fixture(autouse=True)
 def _strategy_settings(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.STRATEGY_DUPLICATE_WINDOW = 10
+    with eager_celery(True):
+        yield
+
+
+@contextmanager
+def eager_celery(eager: bool):
+    """Run queued tasks here and now (or not). Set on the Celery app itself: once any earlier test has read
+    the app's configuration, a change of Django's CELERY_TASK_ALWAYS_EAGER no longer reaches it."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = before
 
 
 class Hook:

@@ -17,6 +17,7 @@ from strategies import tasks
 from strategies.models import Signal
 from tests.brokers.test_failover_celery import _database_url
 from tests.factories import StaffFactory, UserFactory
+from tests.strategies.conftest import eager_celery
 from tests.strategies.factories import DeploymentFactory, StrategyFactory, StrategySymbolFactory
 from tests.trading.factories import TradingAccountFactory
 from trading.models import Order
@@ -61,8 +62,12 @@ def _processed(signal_id: int, timeout: float = 60) -> Signal:
     raise AssertionError(f"signal {signal_id} was not processed in {timeout} s")
 
 
-def test_a_real_worker_fans_a_signal_out_once_per_deployment(market, clock, client, settings, worker):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+def test_a_real_worker_fans_a_signal_out_once_per_deployment(market, clock, client, worker):
+    with eager_celery(False):
+        _fan_out_through_the_worker(client)
+
+
+def _fan_out_through_the_worker(client):
     house = StrategyFactory(user=StaffFactory(), is_house=True)
     StrategySymbolFactory(strategy=house)
     deployments = [DeploymentFactory(strategy=house, user=UserFactory()) for _ in range(4)]
