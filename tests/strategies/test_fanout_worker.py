@@ -64,10 +64,10 @@ def _processed(signal_id: int, timeout: float = 60) -> Signal:
 
 def test_a_real_worker_fans_a_signal_out_once_per_deployment(market, clock, client, worker):
     with eager_celery(False):
-        _fan_out_through_the_worker(client)
+        _fan_out_through_the_worker(client, worker)
 
 
-def _fan_out_through_the_worker(client):
+def _fan_out_through_the_worker(client, worker):
     house = StrategyFactory(user=StaffFactory(), is_house=True)
     StrategySymbolFactory(strategy=house)
     deployments = [DeploymentFactory(strategy=house, user=UserFactory()) for _ in range(4)]
