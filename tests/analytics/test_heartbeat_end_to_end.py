@@ -30,7 +30,9 @@ def test_beat_and_a_worker_keep_the_heartbeat_fresh(beat_and_worker):  # noqa: F
         time.sleep(0.5)
     worker, _ = health.worker_and_beat()
     assert worker.healthy, worker
-    # Beat stamps the schedule's last_run_at when it syncs (every few minutes, and when it stops).
+    # Beat stamps the schedule's last_run_at when it syncs: at once if the first tick sent the heartbeat, else at
+    # its next sync, up to 180 s (django-celery-beat's sync_every) later; so that wait has a deadline of its own.
+    deadline = time.monotonic() + 200
     while time.monotonic() < deadline and not PeriodicTask.objects.get(name=HEARTBEAT_TASK).last_run_at:
         time.sleep(0.5)
     assert all(pulse.healthy for pulse in health.worker_and_beat())
